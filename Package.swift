@@ -1,0 +1,39 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-stateful-functions",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Kafka", targets: ["Kafka"]),
+        .executable(name: "kafka-roundtrip", targets: ["KafkaRoundTrip"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // librdkafka, found through pkg-config (scripts/bootstrap.sh installs >= 2.1 into /usr/local).
+        .systemLibrary(
+            name: "CRDKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // Swift Kafka client: producer, consumer, admin. Knows nothing about functions.
+        .target(
+            name: "Kafka",
+            dependencies: ["CRDKafka", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "KafkaRoundTrip",
+            dependencies: ["Kafka", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "KafkaThroughput",
+            dependencies: ["Kafka", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/KafkaThroughput"
+        ),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,64 @@
+/// Settings of a `KafkaConsumer`. Every field has a documented default; `properties` passes any
+/// librdkafka property through and wins over the typed fields.
+public struct KafkaConsumerConfiguration: Sendable {
+    public enum OffsetReset: String, Sendable {
+        /// Start from the first record when there is no committed offset.
+        case earliest
+        /// Start after the last record when there is no committed offset.
+        case latest
+        /// Report an error when there is no committed offset.
+        case error
+    }
+
+    /// `bootstrap.servers`, e.g. `127.0.0.1:9092`.
+    public var bootstrapServers: String
+    /// `group.id`. Needed for `subscribe` and `commit`; `nil` for a consumer that only uses
+    /// `assign` (librdkafka still wants a group id, so a private one is made up; nothing is
+    /// committed under it). Default `nil`.
+    public var groupID: String?
+    /// `client.id`. Default `statefun`.
+    public var clientID = "statefun"
+    /// `auto.offset.reset`. Default `.earliest`.
+    public var offsetReset = OffsetReset.earliest
+    /// `session.timeout.ms`. Default 6 s: a group join on the local broker takes about half of it.
+    public var sessionTimeoutMilliseconds = 6_000
+    /// `fetch.wait.max.ms`. The local broker does not wake a waiting fetch when data arrives, so
+    /// this bounds end-to-end latency there. Default 10 ms.
+    public var fetchWaitMaxMilliseconds = 10
+    /// Records handed over per `.records` event at most. Default 1,000.
+    public var maxBatchSize = 1_000
+    /// Events buffered between the polling thread and the reader; when full the polling thread
+    /// waits, and librdkafka's own prefetch (`queued.max.messages.kbytes`) bounds the rest.
+    /// Default 16.
+    public var bufferedEvents = 16
+    /// `queued.max.messages.kbytes`: prefetched data per client. Default 16 MiB.
+    public var maxPrefetchKilobytes = 16_384
+    /// Emit `.endOfPartition` when the consumer reaches the end of a partition. Default false.
+    public var reportEndOfPartition = false
+    /// Any librdkafka property (CONFIGURATION.md), applied last.
+    public var properties: [String: String] = [:]
+
+    public init(bootstrapServers: String, groupID: String? = nil) {
+        self.bootstrapServers = bootstrapServers
+        self.groupID = groupID
+    }
+
+    /// Offsets are committed only by the caller (`commit`): the engine stores positions in its
+    /// own checkpoints and must never have librdkafka commit on its own.
+    var librdkafkaProperties: [String: String] {
+        var props = [
+            "bootstrap.servers": bootstrapServers,
+            "client.id": clientID,
+            "enable.auto.commit": "false",
+            "enable.auto.offset.store": "false",
+            "auto.offset.reset": offsetReset.rawValue,
+            "session.timeout.ms": String(sessionTimeoutMilliseconds),
+            "heartbeat.interval.ms": String(max(100, sessionTimeoutMilliseconds / 3)),
+            "fetch.wait.max.ms": String(fetchWaitMaxMilliseconds),
+            "queued.max.messages.kbytes": String(maxPrefetchKilobytes),
+            "enable.partition.eof": reportEndOfPartition ? "true" : "false",
+        ]
+        props["group.id"] = groupID ?? "statefun-assign-only-\(UInt64.random(in: 0...UInt64.max))"
+        return props.merging(properties) { _, override in override }
+    }
+}

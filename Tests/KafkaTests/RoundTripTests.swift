@@ -1,0 +1,85 @@
+import Kafka
+import Testing
+
+@Suite struct RoundTripTests {
+    @Test func keysHeadersAndTombstonesSurviveARoundTrip() async throws {
+        let topic = try await TestBroker.createTopic(partitions: 1, prefix: "roundtrip")
+        let producer = try TestBroker.producer()
+        let sent = [
+            ProducerRecord(topic: topic, key: "alice", value: "hello",
+                           headers: [KafkaHeader(key: "trace", value: "t-1"), KafkaHeader(key: "empty", value: nil)]),
+            ProducerRecord(topic: topic, key: Array("bob".utf8), value: [], headers: []),
+            ProducerRecord(topic: topic, key: "carol", value: nil),
+        ]
+        var reports: [DeliveryReport] = []
+        for record in sent { reports.append(try await producer.send(record)) }
+        #expect(reports.map(\.offset) == [0, 1, 2])
+        try await producer.shutdown()
+
+        let consumer = try TestBroker.consumer()
+        try consumer.assign([TopicPartitionOffset(topic, 0, offset: TopicPartitionOffset.beginning)])
+        let records = try await collectRecords(consumer, count: 3)
+        await consumer.close()
+
+        try #require(records.count == 3)
+        #expect(records.map { $0.key?.text } == ["alice", "bob", "carol"])
+        #expect(records[0].value?.text == "hello")
+        #expect(records[0].headers == [KafkaHeader(key: "trace", value: "t-1"), KafkaHeader(key: "empty", value: nil)])
+        #expect(records[0].header("trace")?.text == "t-1")
+        #expect(records[1].value == [], "an empty value stays distinct from a tombstone")
+        #expect(records[2].value == nil, "a tombstone has no value")
+        #expect(records.map(\.offset) == [0, 1, 2])
+        #expect(records.allSatisfy { $0.timestamp != nil })
+    }
+
+    @Test func bulkEnqueueThenFlushDeliversEverythingInOrder() async throws {
+        let topic = try await TestBroker.createTopic(partitions: 1, prefix: "bulk")
+        let producer = try TestBroker.producer()
+        for index in 0..<5_000 {
+            try await producer.enqueue(ProducerRecord(topic: topic, key: "k", value: "\(index)"))
+        }
+        try await producer.flush()
+        #expect(producer.outstandingCount == 0)
+        try await producer.shutdown()
+
+        let consumer = try TestBroker.consumer()
+        try consumer.assign([TopicPartitionOffset(topic, 0, offset: TopicPartitionOffset.beginning)])
+        let records = try await collectRecords(consumer, count: 5_000)
+        await consumer.close()
+        #expect(records.map { $0.value?.text } == (0..<5_000).map { "\($0)" })
+    }
+
+    @Test func seekMovesTheReadPosition() async throws {
+        let topic = try await TestBroker.createTopic(partitions: 1, prefix: "seek")
+        let producer = try TestBroker.producer()
+        for index in 0..<5 { try await producer.send(ProducerRecord(topic: topic, key: "k", value: "\(index)")) }
+        try await producer.shutdown()
+
+        let consumer = try TestBroker.consumer()
+        try consumer.assign([TopicPartitionOffset(topic, 0, offset: TopicPartitionOffset.beginning)])
+        let first = try await collectRecords(consumer, count: 5)
+        #expect(first.map(\.offset) == [0, 1, 2, 3, 4])
+        try await consumer.seek([TopicPartitionOffset(topic, 0, offset: 2)])
+        let again = try await collectRecords(consumer, count: 3)
+        #expect(again.map(\.offset) == [2, 3, 4])
+        await consumer.close()
+    }
+
+    @Test func pausedPartitionsDeliverNothingUntilResumed() async throws {
+        let topic = try await TestBroker.createTopic(partitions: 1, prefix: "pause")
+        let partition = TopicPartition(topic, 0)
+        let consumer = try TestBroker.consumer()
+        try consumer.assign([TopicPartitionOffset(partition, offset: TopicPartitionOffset.beginning)])
+        try consumer.pause([partition])
+
+        let producer = try TestBroker.producer()
+        try await producer.send(ProducerRecord(topic: topic, key: "k", value: "while paused"))
+        try await producer.shutdown()
+
+        await #expect(throws: TimedOut.self) { try await collectRecords(consumer, count: 1, seconds: 2) }
+        try consumer.resume([partition])
+        let records = try await collectRecords(consumer, count: 1)
+        #expect(records.first?.value?.text == "while paused")
+        await consumer.close()
+    }
+}

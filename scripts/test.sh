@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, starts a private broker, runs `swift test`,
+# stops the broker. Extra arguments go to `swift test` (e.g. --filter RoundTrip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/bootstrap.sh
+PORT=${TEST_BROKER_PORT:-19092}
+./scripts/broker.sh start --port "$PORT"
+trap './scripts/broker.sh stop --port "$PORT"' EXIT
+export KAFKA_BOOTSTRAP=127.0.0.1:$PORT
+swift build --build-tests
+swift test --skip-build "$@"
