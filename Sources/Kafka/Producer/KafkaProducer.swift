@@ -115,9 +115,10 @@ public final class KafkaProducer: Sendable {
         }
         let code = withOptionalBytes(record.key) { keyPointer, keyCount in
             withOptionalBytes(record.value) { valuePointer, valueCount in
-                var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { fields in
                 var count = 0
                 func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
+                    fields[count] = rd_kafka_vu_t()
                     fields[count].vtype = type
                     set(&fields[count])
                     count += 1
@@ -129,11 +130,12 @@ public final class KafkaProducer: Sendable {
                 if let valuePointer { add(RD_KAFKA_VTYPE_VALUE) { $0.u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: valuePointer), size: valueCount) } }
                 if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
                 if let opaque { add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque } }
-                let error = rd_kafka_produceva(client, fields, count)
+                let error = rd_kafka_produceva(client, fields.baseAddress, count)
                 guard let error else { return RD_KAFKA_RESP_ERR_NO_ERROR }
                 let code = rd_kafka_error_code(error)
                 rd_kafka_error_destroy(error)
                 return code
+                }
             }
         }
         // On failure the headers were not handed over to librdkafka.
@@ -195,15 +197,16 @@ private final class DeliveryTracker: Sendable {
 
     private let state = Mutex(State())
 
-    /// Called on the poll thread for each delivery report.
+    /// Called on the poll thread for each delivery report. The common case (an acknowledged
+    /// `enqueue`) does no work at all.
     func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {
         let m = message.pointee
-        let result: Result<DeliveryReport, KafkaError> =
-            if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                .success(DeliveryReport(topic: String(cString: rd_kafka_topic_name(m.rkt)), partition: m.partition, offset: m.offset))
-            } else {
-                .failure(.from(m.err, "delivery to \(String(cString: rd_kafka_topic_name(m.rkt)))[\(m.partition)]"))
-            }
+        let succeeded = m.err == RD_KAFKA_RESP_ERR_NO_ERROR
+        if m._private == nil && succeeded { return }
+        let topic = String(cString: rd_kafka_topic_name(m.rkt))
+        let result: Result<DeliveryReport, KafkaError> = succeeded
+            ? .success(DeliveryReport(topic: topic, partition: m.partition, offset: m.offset))
+            : .failure(.from(m.err, "delivery to \(topic)[\(m.partition)]"))
         if let opaque = m._private {
             Unmanaged<DeliveryWaiter>.fromOpaque(opaque).takeRetainedValue().complete(result)
         } else if case .failure(let error) = result {
