@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "StatefulFunctions", targets: ["StatefulFunctions"]),
+        .library(name: "StatefulFunctionsTesting", targets: ["StatefulFunctionsTesting"]),
         .executable(name: "kafka-roundtrip", targets: ["KafkaRoundTrip"]),
     ],
     dependencies: [
@@ -24,6 +26,13 @@ let package = Package(
             name: "Kafka",
             dependencies: ["CRDKafka", .product(name: "Logging", package: "swift-log")]
         ),
+        // SDK: addresses, messages, state, context, applications. No Kafka here.
+        .target(name: "StatefulFunctions"),
+        // Engine logic without I/O: partitions, epochs, checkpoint records, timers, routing.
+        .target(name: "Runtime", dependencies: ["StatefulFunctions"]),
+        // Runs an application in-process, without Kafka, for tests of functions.
+        .target(name: "StatefulFunctionsTesting", dependencies: ["StatefulFunctions", "Runtime"]),
+        .target(name: "Greeter", dependencies: ["StatefulFunctions"], path: "Sources/Examples/Greeter"),
         .executableTarget(
             name: "KafkaRoundTrip",
             dependencies: ["Kafka", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -34,6 +43,7 @@ let package = Package(
             path: "Benchmarks/KafkaThroughput"
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "StatefulFunctionsTests", dependencies: ["StatefulFunctions", "StatefulFunctionsTesting", "Greeter"]),
     ],
     swiftLanguageModes: [.v6]
 )

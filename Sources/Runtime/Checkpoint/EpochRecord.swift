@@ -1,0 +1,33 @@
+import StatefulFunctions
+
+/// Everything one epoch of a partition changed, written to the partition's checkpoint log.
+/// A snapshot record holds the whole partition instead of the changes, so recovery can start
+/// from it. Replaying the records from the latest snapshot rebuilds the partition exactly.
+public struct EpochRecord: Sendable {
+    public struct StateChange: Sendable {
+        public var address: Address
+        public var name: String
+        /// nil: deleted.
+        public var value: [UInt8]?
+    }
+
+    public var partition: Int32
+    public var epoch: Int64
+    public var isSnapshot: Bool
+    public var states: [StateChange]
+    public var timersAdded: [PendingTimer]
+    public var timersRemoved: [Int64]
+    /// Next offset to read, per input topic (this partition's number in each).
+    public var positions: [String: Int64]
+    /// Highest message id applied, per sender partition.
+    public var applied: [Int32: MessageID]
+    /// Outbox items by the epoch that produced them: this epoch's, and in a snapshot also the
+    /// earlier ones not yet acknowledged.
+    public var outbox: [(epoch: Int64, items: [OutboxItem])]
+    /// Every outbox item of epochs up to here has been acknowledged.
+    public var completedThrough: Int64
+    public var nextTimerSequence: Int64
+
+    /// The items this record's own epoch produced.
+    public var ownOutbox: [OutboxItem] { outbox.first { $0.epoch == epoch }?.items ?? [] }
+}

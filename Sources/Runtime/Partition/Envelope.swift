@@ -1,0 +1,67 @@
+import StatefulFunctions
+
+/// A stable id of an effect that leaves a partition: the sender partition, the epoch that
+/// produced it and its index in that epoch. Receivers drop what they have already applied.
+public struct MessageID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var partition: Int32
+    public var epoch: Int64
+    public var index: Int32
+
+    public init(partition: Int32, epoch: Int64, index: Int32) {
+        self.partition = partition
+        self.epoch = epoch
+        self.index = index
+    }
+
+    /// Order within one sender partition.
+    public static func < (lhs: MessageID, rhs: MessageID) -> Bool {
+        (lhs.epoch, lhs.index) < (rhs.epoch, rhs.index)
+    }
+
+    public var description: String { "\(partition)-\(epoch)-\(index)" }
+}
+
+/// A message between functions of different partitions.
+public struct Envelope: Sendable {
+    public var id: MessageID
+    public var target: Address
+    public var source: Address?
+    public var message: Message
+
+    public init(id: MessageID, target: Address, source: Address?, message: Message) {
+        self.id = id
+        self.target = target
+        self.source = source
+        self.message = message
+    }
+}
+
+/// A record for the dead-letter topic: what it was, where it came from and why it was refused.
+public struct DeadLetter: Sendable {
+    public var reason: DeadLetterReason
+    /// Where the record came from: `topic/partition/offset` or a sender address.
+    public var origin: String
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+
+    public init(reason: DeadLetterReason, origin: String, key: [UInt8]?, value: [UInt8]?) {
+        self.reason = reason
+        self.origin = origin
+        self.key = key
+        self.value = value
+    }
+}
+
+/// An effect waiting in a partition's outbox until the epoch that produced it is durable.
+public enum OutboxItem: Sendable {
+    case envelope(Envelope, targetPartition: Int32)
+    case egress(EgressRecord, id: MessageID)
+    case deadLetter(DeadLetter, id: MessageID)
+
+    public var id: MessageID {
+        switch self {
+        case .envelope(let envelope, _): envelope.id
+        case .egress(_, let id), .deadLetter(_, let id): id
+        }
+    }
+}

@@ -1,0 +1,311 @@
+import StatefulFunctions
+
+/// Where an input came from, so it is applied once: Kafka topic and offset.
+public struct InputPosition: Hashable, Sendable {
+    public var topic: String
+    public var offset: Int64
+
+    public init(topic: String, offset: Int64) {
+        self.topic = topic
+        self.offset = offset
+    }
+}
+
+/// Something for a partition to process.
+public enum PartitionInput: Sendable {
+    /// A record of an ingress topic partition this partition reads.
+    case ingress(IngressRecord, position: InputPosition)
+    /// A message from another partition: from the internal topic (with its position) or handed
+    /// over in memory by a partition of the same worker (no position).
+    case envelope(Envelope, position: InputPosition?)
+}
+
+/// An acknowledgement owed to a sender partition once the epoch that applied its messages is durable.
+public struct LocalAck: Hashable, Sendable {
+    public var senderPartition: Int32
+    public var epoch: Int64
+}
+
+/// The logic of one key partition, without I/O: its functions' state, pending timers, input
+/// positions, de-duplication marks and outbox, grouped in epochs.
+///
+/// Inputs are applied at once; effects for other partitions and for Kafka wait in the outbox
+/// until the caller has made the epoch durable (`closeEpoch`, then the caller writes the
+/// record). Messages between addresses of this partition are processed at once, in the same
+/// epoch, since they roll back together.
+public struct PartitionCore {
+    public let partition: Int32
+    public let application: Application
+    private let partitionOf: @Sendable (Address) -> Int32
+    private let maxRecordBytes: Int
+
+    public private(set) var states: [Address: AddressState] = [:]
+    private(set) var timers = TimerTable()
+    public private(set) var positions: [String: Int64] = [:]
+    public private(set) var applied: [Int32: MessageID] = [:]
+    /// The open epoch.
+    public private(set) var epoch: Int64 = 1
+    private var nextIndex: Int32 = 0
+    private var nextTimerSequence: Int64 = 0
+
+    // Changes of the open epoch.
+    private var dirty: [Address: Set<String>] = [:]
+    private var timersAdded: [Int64] = []
+    private var timersRemoved: [Int64] = []
+    private var inputsChanged = false
+    private var outbox: [OutboxItem] = []
+    private var localAcks: [LocalAck: Int] = [:]
+
+    /// Outbox items released but not yet acknowledged, by epoch, with the count still owed.
+    private var unacknowledged: [Int64: (items: [OutboxItem], pending: Int)] = [:]
+    public private(set) var completedThrough: Int64 = 0
+    private var completionsToRecord = false
+
+    private var runQueue: [(target: Address, caller: Address?, message: Message, origin: String)] = []
+
+    /// When set, every invocation is appended to `invocations` (for the test harness).
+    public var recordsInvocations = false
+    public private(set) var invocations: [(target: Address, caller: Address?, message: Message)] = []
+
+    public init(
+        partition: Int32, application: Application, maxRecordBytes: Int = 1_000_000,
+        partitionOf: @escaping @Sendable (Address) -> Int32
+    ) {
+        self.partition = partition
+        self.application = application
+        self.maxRecordBytes = maxRecordBytes
+        self.partitionOf = partitionOf
+    }
+
+    // MARK: Processing
+
+    /// Applies `input` at time `now`. Inputs already applied (by position or message id) are dropped.
+    public mutating func process(_ input: PartitionInput, now: Int64) {
+        switch input {
+        case .ingress(let record, let position):
+            guard accept(position) else { return }
+            ingest(record, origin: "\(position.topic)/\(partition)/\(position.offset)")
+        case .envelope(let envelope, let position):
+            if let position, !accept(position) { return }
+            if position == nil { localAcks[LocalAck(senderPartition: envelope.id.partition, epoch: envelope.id.epoch), default: 0] += 1 }
+            if let last = applied[envelope.id.partition], envelope.id <= last { return }
+            applied[envelope.id.partition] = envelope.id
+            inputsChanged = true
+            route(envelope.target, caller: envelope.source, message: envelope.message, origin: "\(envelope.source?.description ?? "timer")")
+        }
+        drain(now: now)
+    }
+
+    /// Fires the timers due at `now`.
+    public mutating func fireTimers(now: Int64) {
+        for timer in timers.takeDue(now: now) {
+            timersRemoved.append(timer.sequence)
+            route(timer.target, caller: timer.sender, message: timer.message, origin: "\(timer.sender) (delayed)")
+        }
+        drain(now: now)
+    }
+
+    /// When the next timer is due, if any.
+    public mutating func nextTimerDue() -> Int64? { timers.nextDue() }
+
+    public var pendingTimerCount: Int { timers.count }
+
+    /// Reads one state value of an address (for tests and tools).
+    public func state<V>(_ spec: ValueSpec<V>, of address: Address) throws(StatefulFunctionError) -> V? {
+        try states[address]?[spec.name]?.value(for: spec)
+    }
+
+    private mutating func accept(_ position: InputPosition) -> Bool {
+        if let next = positions[position.topic], position.offset < next { return false }
+        positions[position.topic] = position.offset + 1
+        inputsChanged = true
+        return true
+    }
+
+    private mutating func ingest(_ record: IngressRecord, origin: String) {
+        let size = (record.key?.count ?? 0) + (record.value?.count ?? 0)
+        if size > maxRecordBytes {
+            return deadLetter(.tooLarge(bytes: size, limit: maxRecordBytes), origin: origin, key: record.key, value: record.value)
+        }
+        guard let binding = application.ingresses.first(where: { $0.topic == record.topic }) else {
+            return deadLetter(.noIngressBinding(topic: record.topic), origin: origin, key: record.key, value: record.value)
+        }
+        switch binding.route(record) {
+        case .failure(let reason):
+            deadLetter(reason, origin: origin, key: record.key, value: record.value)
+        case .success(let (target, message)):
+            route(target, caller: nil, message: message, origin: origin)
+        }
+    }
+
+    /// Queues an invocation here, or puts it in the outbox for the owning partition.
+    private mutating func route(_ target: Address, caller: Address?, message: Message, origin: String) {
+        let owner = partitionOf(target)
+        if owner == partition {
+            runQueue.append((target, caller, message, origin))
+        } else {
+            let envelope = Envelope(id: takeID(), target: target, source: caller, message: message)
+            outbox.append(.envelope(envelope, targetPartition: owner))
+        }
+    }
+
+    private mutating func drain(now: Int64) {
+        var next = 0
+        while next < runQueue.count {
+            let (target, caller, message, origin) = runQueue[next]
+            next += 1
+            invoke(target, caller: caller, message: message, origin: origin, now: now)
+        }
+        runQueue.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func invoke(_ target: Address, caller: Address?, message: Message, origin: String, now: Int64) {
+        if recordsInvocations { invocations.append((target, caller, message)) }
+        let result = application.invoke(target, caller: caller, message: message, state: states[target] ?? [:], now: now)
+        if case .failed(let reason) = result.outcome {
+            return deadLetter(reason, origin: "\(origin) -> \(target)", key: Array(target.id.utf8), value: message.payload)
+        }
+        if !result.writes.isEmpty {
+            var state = states.removeValue(forKey: target) ?? [:]
+            for (name, cell) in result.writes { state[name] = cell }
+            if !state.isEmpty { states[target] = state }
+            dirty[target, default: []].formUnion(result.writes.keys)
+        }
+        for effect in result.effects {
+            switch effect {
+            case .send(let to, let message):
+                route(to, caller: target, message: message, origin: "\(target)")
+            case .sendDelayed(let to, let message, let delay, let token):
+                nextTimerSequence += 1
+                let timer = PendingTimer(sequence: nextTimerSequence, due: now + delay, sender: target, target: to,
+                                         message: message, cancellationToken: token)
+                if let replaced = timers.add(timer) { timersRemoved.append(replaced) }
+                timersAdded.append(timer.sequence)
+            case .cancelDelayed(let token):
+                if let cancelled = timers.cancel(sender: target, token: token) { timersRemoved.append(cancelled.sequence) }
+            case .egress(let record):
+                outbox.append(.egress(record, id: takeID()))
+            }
+        }
+    }
+
+    private mutating func deadLetter(_ reason: DeadLetterReason, origin: String, key: [UInt8]?, value: [UInt8]?) {
+        outbox.append(.deadLetter(DeadLetter(reason: reason, origin: origin, key: key, value: value), id: takeID()))
+    }
+
+    private mutating func takeID() -> MessageID {
+        defer { nextIndex += 1 }
+        return MessageID(partition: partition, epoch: epoch, index: nextIndex)
+    }
+
+    // MARK: Epochs
+
+    /// True when the open epoch has something to checkpoint.
+    public var hasChanges: Bool {
+        !dirty.isEmpty || !timersAdded.isEmpty || !timersRemoved.isEmpty || inputsChanged || !outbox.isEmpty
+            || completionsToRecord || !localAcks.isEmpty
+    }
+
+    /// Ends the open epoch: returns its checkpoint record (the whole partition when `snapshot`)
+    /// and the acknowledgements to send to local senders once the record is durable. The caller
+    /// releases `record.ownOutbox` after the record is durable, and reports each delivery
+    /// through `acknowledge`.
+    public mutating func closeEpoch(snapshot: Bool = false) throws(StatefulFunctionError) -> (record: EpochRecord, acks: [LocalAck: Int])? {
+        guard hasChanges || snapshot else { return nil }
+        var stateChanges: [EpochRecord.StateChange] = []
+        if snapshot {
+            for (address, state) in states {
+                for (name, cell) in state {
+                    stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
+                }
+            }
+        } else {
+            for (address, names) in dirty {
+                for name in names {
+                    stateChanges.append(.init(address: address, name: name, value: try states[address]?[name]?.bytes()))
+                }
+            }
+        }
+        let items = outbox
+        if !items.isEmpty { unacknowledged[epoch] = (items, items.count) }
+        var outboxByEpoch: [(epoch: Int64, items: [OutboxItem])] = []
+        if snapshot {
+            outboxByEpoch = unacknowledged.sorted { $0.key < $1.key }.map { ($0.key, $0.value.items) }
+        } else if !items.isEmpty {
+            outboxByEpoch = [(epoch, items)]
+        }
+        let record = EpochRecord(
+            partition: partition, epoch: epoch, isSnapshot: snapshot, states: stateChanges,
+            timersAdded: (snapshot ? Array(timers.timers.keys).sorted() : timersAdded).compactMap { timers.timers[$0] },
+            timersRemoved: snapshot ? [] : timersRemoved,
+            positions: positions, applied: applied, outbox: outboxByEpoch,
+            completedThrough: completedThrough, nextTimerSequence: nextTimerSequence
+        )
+        let acks = localAcks
+        advanceCompletion()
+        epoch += 1
+        nextIndex = 0
+        dirty = [:]
+        timersAdded = []
+        timersRemoved = []
+        inputsChanged = false
+        outbox = []
+        localAcks = [:]
+        completionsToRecord = false
+        return (record, acks)
+    }
+
+    /// `count` items of `epoch`'s outbox reached their destination durably.
+    public mutating func acknowledge(epoch ackedEpoch: Int64, count: Int = 1) {
+        guard var entry = unacknowledged[ackedEpoch] else { return }
+        entry.pending -= count
+        unacknowledged[ackedEpoch] = entry
+        advanceCompletion()
+    }
+
+    /// Moves `completedThrough` over every fully acknowledged epoch before the open one.
+    private mutating func advanceCompletion() {
+        var next = completedThrough + 1
+        while next < epoch {
+            if let entry = unacknowledged[next] {
+                guard entry.pending <= 0 else { break }
+                unacknowledged[next] = nil
+                completionsToRecord = true
+            }
+            next += 1
+        }
+        completedThrough = next - 1
+    }
+
+    /// Outbox items of closed epochs not yet acknowledged, oldest first: what recovery re-releases.
+    public var unacknowledgedOutbox: [(epoch: Int64, items: [OutboxItem])] {
+        unacknowledged.sorted { $0.key < $1.key }.map { ($0.key, $0.value.items) }
+    }
+
+    // MARK: Recovery
+
+    /// Applies a checkpoint record during recovery; records must come in epoch order, starting
+    /// with a snapshot or with the partition's first epoch.
+    public mutating func restore(_ record: EpochRecord) {
+        if record.isSnapshot {
+            states = [:]
+            timers = TimerTable()
+            unacknowledged = [:]
+        }
+        for change in record.states {
+            var state = states.removeValue(forKey: change.address) ?? [:]
+            state[change.name] = change.value.map(StateCell.encoded)
+            if !state.isEmpty { states[change.address] = state }
+        }
+        for sequence in record.timersRemoved { timers.remove(sequence) }
+        for timer in record.timersAdded { timers.add(timer) }
+        positions = record.positions
+        applied = record.applied
+        for (epoch, items) in record.outbox { unacknowledged[epoch] = (items, items.count) }
+        completedThrough = max(completedThrough, record.completedThrough)
+        unacknowledged = unacknowledged.filter { $0.key > completedThrough }
+        nextTimerSequence = record.nextTimerSequence
+        epoch = record.epoch + 1
+        nextIndex = 0
+    }
+}

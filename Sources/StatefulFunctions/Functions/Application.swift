@@ -1,0 +1,56 @@
+/// The body of a function: reads `message`, uses `context`. Throwing is an explicit failure:
+/// the invocation leaves no state change and sends nothing.
+public typealias FunctionBody = @Sendable (Context, Message) throws -> Void
+
+/// A function type bound to its code and its declared state.
+public struct FunctionBinding: Sendable {
+    public let type: TypeName
+    public let states: [any StateSpec]
+    let stateNames: Set<String>
+    let body: FunctionBody
+}
+
+/// Runs for a failed plain invocation whose error matches; may reply, send or write egress.
+struct ExceptionHandler: Sendable {
+    let matches: @Sendable (any Error) -> Bool
+    let run: @Sendable (Context, any Error, Message) throws -> Void
+}
+
+/// An application: its functions, exception handlers and ingress bindings. Build it once and
+/// hand it to a worker or to the test harness.
+public struct Application: Sendable {
+    public let name: String
+    private(set) var functions: [TypeName: FunctionBinding] = [:]
+    private(set) var exceptionHandlers: [ExceptionHandler] = []
+    public private(set) var ingresses: [IngressBinding] = []
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    /// Binds `type` to `body`, with the state it may use. Binding a type twice is a programming error.
+    public mutating func bind(_ type: TypeName, states: [any StateSpec] = [], _ body: @escaping FunctionBody) {
+        precondition(functions[type] == nil, "function type \(type) is bound twice")
+        functions[type] = FunctionBinding(type: type, states: states, stateNames: Set(states.map(\.name)), body: body)
+    }
+
+    /// Registers a handler for failures of plain (non-transactional) invocations that throw `E`.
+    /// The first registered handler whose type matches runs.
+    public mutating func handle<E: Error>(
+        _ errorType: E.Type, _ handler: @escaping @Sendable (Context, E, Message) throws -> Void
+    ) {
+        exceptionHandlers.append(ExceptionHandler(
+            matches: { $0 is E },
+            run: { context, error, message in try handler(context, error as! E, message) }
+        ))
+    }
+
+    /// Invokes `type` for each record on `topic`.
+    public mutating func ingress(_ binding: IngressBinding) {
+        ingresses.append(binding)
+    }
+
+    public func binding(for type: TypeName) -> FunctionBinding? { functions[type] }
+
+    public var functionTypes: [TypeName] { functions.keys.sorted() }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// A record as read from an ingress topic, before it becomes an invocation.
+public struct IngressRecord: Sendable {
+    public var topic: String
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: [EgressHeader]
+
+    public init(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [EgressHeader] = []) {
+        self.topic = topic
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+}
+
+/// How records of an ingress topic become invocations of a function type.
+public struct IngressBinding: Sendable {
+    public enum PayloadCodec: String, Sendable {
+        /// The value must be a JSON document; it is passed on as the message payload.
+        case json
+        /// The value is passed on as it is.
+        case raw
+    }
+
+    public let topic: String
+    public let type: TypeName
+    public let codec: PayloadCodec
+    /// The function id for a record; by default the record key as UTF-8. Nil means the record
+    /// has no usable id and goes to the dead-letter topic.
+    public let id: @Sendable (IngressRecord) -> String?
+
+    public init(
+        topic: String, type: TypeName, codec: PayloadCodec = .json,
+        id: @escaping @Sendable (IngressRecord) -> String? = IngressBinding.keyAsID
+    ) {
+        self.topic = topic
+        self.type = type
+        self.codec = codec
+        self.id = id
+    }
+
+    public static let keyAsID: @Sendable (IngressRecord) -> String? = { record in
+        guard let key = record.key, !key.isEmpty else { return nil }
+        return String(decoding: key, as: UTF8.self)
+    }
+
+    /// The invocation for `record`, or why it cannot be one.
+    public func route(_ record: IngressRecord) -> Result<(Address, Message), DeadLetterReason> {
+        guard let id = id(record) else { return .failure(.missingID) }
+        let payload = record.value ?? []
+        if codec == .json, (try? JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])) == nil {
+            return .failure(.undecodable("the value is not JSON"))
+        }
+        return .success((Address(type, id), Message(bytes: payload)))
+    }
+}
+
+/// Why a record or message went to the dead-letter topic.
+public enum DeadLetterReason: Error, Hashable, Sendable, CustomStringConvertible {
+    case missingID
+    case undecodable(String)
+    case tooLarge(bytes: Int, limit: Int)
+    case unknownFunctionType(TypeName)
+    case rejected(String)
+    case noIngressBinding(topic: String)
+
+    public var code: String {
+        switch self {
+        case .missingID: "missing-id"
+        case .undecodable: "undecodable"
+        case .tooLarge: "too-large"
+        case .unknownFunctionType: "unknown-function-type"
+        case .rejected: "rejected"
+        case .noIngressBinding: "no-ingress-binding"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .missingID: "the record has no key to take the function id from"
+        case .undecodable(let why): "the record cannot be decoded: \(why)"
+        case .tooLarge(let bytes, let limit): "the record has \(bytes) bytes, over the limit of \(limit)"
+        case .unknownFunctionType(let type): "no function is bound to type \(type)"
+        case .rejected(let why): "the function rejected the message: \(why)"
+        case .noIngressBinding(let topic): "no ingress binding for topic \(topic)"
+        }
+    }
+}

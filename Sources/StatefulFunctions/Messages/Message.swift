@@ -1,0 +1,44 @@
+import Foundation
+
+/// The payload of an invocation: bytes, usually JSON. Functions decode what they accept.
+public struct Message: Hashable, Sendable {
+    public var payload: [UInt8]
+
+    public init(bytes: [UInt8]) {
+        payload = bytes
+    }
+
+    public init(text: String) {
+        payload = Array(text.utf8)
+    }
+
+    /// A message carrying `value` as JSON.
+    public init(json value: some Encodable) throws(StatefulFunctionError) {
+        do {
+            payload = Array(try JSONEncoder.statefun.encode(value))
+        } catch {
+            throw StatefulFunctionError(.messageEncoding, "cannot encode \(type(of: value)): \(error)")
+        }
+    }
+
+    /// Decodes the payload as JSON. A payload of another shape throws `messageDecoding`, which
+    /// the runtime treats as a message the function does not accept.
+    public func decode<T: Decodable>(_ type: T.Type = T.self) throws(StatefulFunctionError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(payload))
+        } catch {
+            throw StatefulFunctionError(.messageDecoding, "payload is not a \(T.self): \(error)")
+        }
+    }
+
+    public var text: String { String(decoding: payload, as: UTF8.self) }
+}
+
+extension JSONEncoder {
+    /// Sorted keys, so that equal values encode to equal bytes.
+    static var statefun: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
