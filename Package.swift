@@ -9,10 +9,12 @@ let package = Package(
         .library(name: "StatefulFunctions", targets: ["StatefulFunctions"]),
         .library(name: "StatefulFunctionsTesting", targets: ["StatefulFunctionsTesting"]),
         .executable(name: "kafka-roundtrip", targets: ["KafkaRoundTrip"]),
+        .executable(name: "statefun-worker", targets: ["StatefunWorker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // librdkafka, found through pkg-config (scripts/bootstrap.sh installs >= 2.1 into /usr/local).
@@ -32,7 +34,25 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["StatefulFunctions"]),
         // Runs an application in-process, without Kafka, for tests of functions.
         .target(name: "StatefulFunctionsTesting", dependencies: ["StatefulFunctions", "Runtime"]),
+        // The engine on Kafka: consumer group, partition tasks, checkpoint log, recovery.
+        .target(
+            name: "Worker",
+            dependencies: [
+                "Kafka", "Runtime", "StatefulFunctions",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(name: "Greeter", dependencies: ["StatefulFunctions"], path: "Sources/Examples/Greeter"),
+        .executableTarget(
+            name: "StatefunWorker",
+            dependencies: [
+                "Worker", "Greeter", "StatefulFunctions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "KafkaRoundTrip",
             dependencies: ["Kafka", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -43,6 +63,7 @@ let package = Package(
             path: "Benchmarks/KafkaThroughput"
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "StatefulFunctions"]),
         .testTarget(name: "StatefulFunctionsTests", dependencies: ["StatefulFunctions", "StatefulFunctionsTesting", "Greeter"]),
     ],
     swiftLanguageModes: [.v6]

@@ -35,6 +35,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var maxPrefetchKilobytes = 16_384
     /// Emit `.endOfPartition` when the consumer reaches the end of a partition. Default false.
     public var reportEndOfPartition = false
+    /// Called on the polling thread when the group takes partitions away, before they are
+    /// released: the group waits until it returns, so the caller can finish work on them first
+    /// (another member gets them only afterwards). Keep it bounded. Default nil.
+    public var willRevokePartitions: (@Sendable ([TopicPartition]) -> Void)?
     /// Any librdkafka property (CONFIGURATION.md), applied last.
     public var properties: [String: String] = [:]
 

@@ -23,8 +23,8 @@ public final class KafkaConsumer: Sendable {
             onError: { error in
                 if error.category == .fatal { channel.push(.error(error)) }
             },
-            onRebalance: { handle, code, partitions in
-                Rebalance.handle(handle, code, partitions, channel: channel, logger: logger)
+            onRebalance: { [willRevoke = configuration.willRevokePartitions] handle, code, partitions in
+                Rebalance.handle(handle, code, partitions, channel: channel, willRevoke: willRevoke, logger: logger)
             }
         )
         let client = try RDKafkaClient(kind: RD_KAFKA_CONSUMER, properties: configuration.librdkafkaProperties,
@@ -141,6 +141,18 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// The broker's low and high watermark of a partition: the first offset and the offset the
+    /// next record will get.
+    public func watermarks(_ partition: TopicPartition) async throws(KafkaError) -> (low: Int64, high: Int64) {
+        let client = client, timeout = requestTimeoutMilliseconds
+        return try await runBlocking { () throws(KafkaError) in
+            var low: Int64 = 0, high: Int64 = 0
+            let code = rd_kafka_query_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high, timeout)
+            if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(code, "watermarks of \(partition)") }
+            return (low, high)
+        }
+    }
+
     /// Leaves the group and stops the polling thread. Events not yet read are dropped.
     public func close() async {
         channel.finish()
@@ -174,7 +186,8 @@ private enum Rebalance {
     static func handle(
         _ handle: OpaquePointer, _ code: rd_kafka_resp_err_t,
         _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
-        channel: BoundedChannel<KafkaConsumerEvent>, logger: Logger
+        channel: BoundedChannel<KafkaConsumerEvent>, willRevoke: (@Sendable ([TopicPartition]) -> Void)?,
+        logger: Logger
     ) {
         let changed = PartitionList.offsets(partitions).map(\.topicPartition)
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
@@ -193,6 +206,7 @@ private enum Rebalance {
             // Revoked, or lost (an error): either way this consumer no longer owns them.
             logger.info("partitions revoked", metadata: ["kafka.partitions": "\(changed)", "kafka.reason": "\(String(cString: rd_kafka_err2name(code)))"])
             channel.push(.partitionsRevoked(changed))
+            willRevoke?(changed)
             if cooperative {
                 if let error = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(error) }
             } else {

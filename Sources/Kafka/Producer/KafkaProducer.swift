@@ -46,16 +46,34 @@ public final class KafkaProducer: Sendable {
     /// Produces `record` and returns once the broker has acknowledged it.
     @discardableResult
     public func send(_ record: ProducerRecord) async throws(KafkaError) -> DeliveryReport {
-        // The waiter is retained on librdkafka's behalf until its delivery report arrives.
-        let waiter = DeliveryWaiter()
-        let retained = Unmanaged.passRetained(waiter)
-        do {
-            try await produce(record, opaque: retained.toOpaque())
-        } catch {
-            retained.release()
-            throw error
-        }
+        let waiter = DeliveryWaiter(expecting: 1)
+        try await produceAll([record], waiter: waiter)
         return try await waiter.result()
+    }
+
+    /// Produces `records` and returns once the broker has acknowledged all of them; throws the
+    /// first failure. Cheaper than one `send` per record.
+    public func send(_ records: [ProducerRecord]) async throws(KafkaError) {
+        guard !records.isEmpty else { return }
+        let waiter = DeliveryWaiter(expecting: records.count)
+        try await produceAll(records, waiter: waiter)
+        _ = try await waiter.result()
+    }
+
+    /// Produces each record with the waiter as its opaque, retained once per record on
+    /// librdkafka's behalf until the record's delivery report arrives.
+    private func produceAll(_ records: [ProducerRecord], waiter: DeliveryWaiter) async throws(KafkaError) {
+        for (index, record) in records.enumerated() {
+            let retained = Unmanaged.passRetained(waiter)
+            do {
+                try await produce(record, opaque: retained.toOpaque())
+            } catch {
+                retained.release()
+                // Records not handed over will never report; count them as failed.
+                waiter.complete(.failure(error), count: records.count - index)
+                throw error
+            }
+        }
     }
 
     /// Hands `record` to the local queue, waiting only when the queue is full. Failures of
@@ -152,31 +170,38 @@ private func withOptionalBytes<T>(_ bytes: [UInt8]?, _ body: (UnsafeRawPointer?,
     return bytes.withUnsafeBytes { body($0.baseAddress, $0.count) }
 }
 
-/// A `send` waiting for its delivery report; passed to librdkafka as the message opaque.
-/// The report may arrive before `send` starts waiting, so either side may come first.
+/// A `send` waiting for the delivery reports of its records; passed to librdkafka as each
+/// record's opaque. Reports may arrive before `send` starts waiting, so either side may come first.
 private final class DeliveryWaiter: Sendable {
-    private enum State {
-        case waiting
-        case suspended(CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>)
-        case done(Result<DeliveryReport, KafkaError>)
+    private struct State {
+        var remaining: Int
+        var outcome: Result<DeliveryReport, KafkaError>?
+        var continuation: CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>?
     }
 
-    private let state = Mutex(State.waiting)
+    private let state: Mutex<State>
 
-    func complete(_ result: Result<DeliveryReport, KafkaError>) {
-        let continuation = state.withLock { state -> CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>? in
-            if case .suspended(let continuation) = state { return continuation }
-            state = .done(result)
-            return nil
+    init(expecting count: Int) {
+        state = Mutex(State(remaining: count))
+    }
+
+    /// Records `count` reports; the first failure wins, otherwise the last report is kept.
+    func complete(_ result: Result<DeliveryReport, KafkaError>, count: Int = 1) {
+        let resume = state.withLock { state -> (CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>, Result<DeliveryReport, KafkaError>)? in
+            state.remaining -= count
+            if case .failure = state.outcome {} else { state.outcome = result }
+            guard state.remaining <= 0, let continuation = state.continuation, let outcome = state.outcome else { return nil }
+            state.continuation = nil
+            return (continuation, outcome)
         }
-        continuation?.resume(returning: result)
+        if let (continuation, outcome) = resume { continuation.resume(returning: outcome) }
     }
 
     func result() async throws(KafkaError) -> DeliveryReport {
         let result = await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> Result<DeliveryReport, KafkaError>? in
-                if case .done(let result) = state { return result }
-                state = .suspended(continuation)
+                if state.remaining <= 0, let outcome = state.outcome { return outcome }
+                state.continuation = continuation
                 return nil
             }
             if let ready { continuation.resume(returning: ready) }

@@ -104,9 +104,10 @@ struct ByteReader {
     mutating func readOptionalString() throws(Malformed) -> String? { try readBool() ? try readString() : nil }
 
     /// Reads a count, checking it against what is left so a corrupt count cannot allocate wildly.
+    /// Counts are written as `Int`.
     mutating func readCount() throws(Malformed) -> Int {
-        let count = try readUInt64()
-        guard count <= UInt64(bytes.count - position) else { throw Malformed(description: "count \(count) past the end") }
+        let count = try readInt64()
+        guard count >= 0, count <= Int64(bytes.count - position) else { throw Malformed(description: "count \(count) out of range") }
         return Int(count)
     }
 }

@@ -18,6 +18,8 @@ public enum PartitionInput: Sendable {
     /// A message from another partition: from the internal topic (with its position) or handed
     /// over in memory by a partition of the same worker (no position).
     case envelope(Envelope, position: InputPosition?)
+    /// A record that cannot be read at all; it goes to the dead-letter topic.
+    case malformed(IngressRecord, position: InputPosition, reason: String)
 }
 
 /// An acknowledgement owed to a sender partition once the epoch that applied its messages is durable.
@@ -91,7 +93,10 @@ public struct PartitionCore {
             if let last = applied[envelope.id.partition], envelope.id <= last { return }
             applied[envelope.id.partition] = envelope.id
             inputsChanged = true
-            route(envelope.target, caller: envelope.source, message: envelope.message, origin: "\(envelope.source?.description ?? "timer")")
+            route(envelope.target, caller: envelope.source, message: envelope.message, origin: "\(envelope.source?.description ?? "outside")")
+        case .malformed(let record, let position, let reason):
+            guard accept(position) else { return }
+            deadLetter(.undecodable(reason), origin: "\(position.topic)/\(partition)/\(position.offset)", key: record.key, value: record.value)
         }
         drain(now: now)
     }

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Greeter
+import Logging
+import ServiceLifecycle
+import StatefulFunctions
+import UnixSignals
+import Worker
+
+/// Runs a worker of one of the bundled applications until SIGTERM or SIGINT.
+@main
+struct StatefunWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "statefun-worker",
+        abstract: "Run a stateful-functions worker. Workers with the same application id share the partitions."
+    )
+
+    enum App: String, ExpressibleByArgument, CaseIterable {
+        case greeter
+    }
+
+    @Option(help: "Application to run: \(App.allCases.map(\.rawValue).joined(separator: ", ")).") var app = App.greeter
+    @Option(help: "Kafka bootstrap servers.") var bootstrap = "127.0.0.1:9092"
+    @Option(help: "Application id: consumer group and topic prefix (default: the application's name).") var applicationID: String?
+    @Option(help: "Key partitions (fixed for the life of the application).") var partitions = 8
+    @Option(help: "Minimum milliseconds between two checkpoints of a partition.") var checkpointInterval = 5
+    @Option(help: "A full snapshot every this many epochs.") var snapshotEvery = 2_000
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(name: .customLong("kafka"), help: "A librdkafka property, as name=value (repeatable).") var kafkaProperties: [String] = []
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let application = switch app {
+        case .greeter: Greeter.application()
+        }
+        var configuration = WorkerConfiguration(bootstrapServers: bootstrap, applicationID: applicationID ?? application.name)
+        configuration.partitions = partitions
+        configuration.checkpointIntervalMilliseconds = checkpointInterval
+        configuration.snapshotEveryEpochs = snapshotEvery
+        for property in kafkaProperties {
+            guard let equals = property.firstIndex(of: "=") else {
+                throw ValidationError("--kafka expects name=value, got \(property)")
+            }
+            configuration.kafkaProperties[String(property[..<equals])] = String(property[property.index(after: equals)...])
+        }
+        let logger = Logger(label: "statefun.worker")
+        let worker = Worker(application: application, configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

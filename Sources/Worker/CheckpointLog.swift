@@ -1,0 +1,143 @@
+import Foundation
+import Kafka
+import Logging
+import Runtime
+import StatefulFunctions
+
+/// A partition's checkpoint log: partition P of the checkpoint topic, one epoch record after the
+/// other (split into chunks when large). The offset of the latest snapshot is committed under
+/// the snapshot group, so recovery reads from there instead of from the start.
+struct CheckpointLog: Sendable {
+    static let epochHeader = "statefun-epoch"
+    static let chunkHeader = "statefun-chunk"
+
+    let configuration: WorkerConfiguration
+    let producer: KafkaProducer
+    let snapshotIndex: KafkaConsumer
+    let logger: Logger
+
+    /// Writes `record`; returns once every chunk is acknowledged. For a snapshot, also points
+    /// the snapshot group at it.
+    func write(_ record: EpochRecord) async throws(KafkaError) {
+        let bytes = record.encoded()
+        let size = max(1, configuration.checkpointChunkBytes)
+        let count = max(1, (bytes.count + size - 1) / size)
+        let chunks = (0..<count).map { index in
+            ProducerRecord(
+                topic: configuration.checkpointTopic, partition: record.partition,
+                key: Array("\(record.partition)".utf8),
+                value: Array(bytes[min(bytes.count, index * size)..<min(bytes.count, (index + 1) * size)]),
+                headers: [KafkaHeader(key: Self.epochHeader, value: "\(record.epoch)"),
+                          KafkaHeader(key: Self.chunkHeader, value: "\(index)/\(count)")])
+        }
+        guard record.isSnapshot else { return try await producer.send(chunks) }
+        let first = try await producer.send(chunks[0])
+        try await producer.send(Array(chunks.dropFirst()))
+        try await snapshotIndex.commit([TopicPartitionOffset(configuration.checkpointTopic, record.partition, offset: first.offset)])
+        logger.debug("snapshot written", metadata: ["statefun.partition": "\(record.partition)", "statefun.epoch": "\(record.epoch)",
+                                                    "statefun.bytes": "\(bytes.count)"])
+    }
+
+    /// Rebuilds partition `partition` from its log: the latest snapshot, then every complete epoch
+    /// after it, in order. Incomplete or out-of-sequence epochs (a crash mid-write) are skipped.
+    func recover(_ partition: Int32, application: Application, partitionOf: @escaping @Sendable (Address) -> Int32) async throws -> PartitionCore {
+        var core = PartitionCore(partition: partition, application: application, maxRecordBytes: configuration.maxRecordBytes,
+                                 partitionOf: partitionOf)
+        let topicPartition = TopicPartition(configuration.checkpointTopic, partition)
+        let committed = try await snapshotIndex.committed([topicPartition]).first?.offset ?? -1
+        let start = committed >= 0 ? committed : TopicPartitionOffset.beginning
+
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers)
+        consumerConfiguration.properties = configuration.kafkaProperties
+        let reader = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        let records: [ConsumerRecord]
+        do {
+            try reader.assign([TopicPartitionOffset(topicPartition, offset: start)])
+            records = try await readToEnd(reader, topicPartition, from: committed)
+            await reader.close()
+        } catch {
+            await reader.close()
+            throw error
+        }
+
+        var assembler = ChunkAssembler()
+        var applied = 0
+        var restoredEpoch: Int64 = 0
+        var bytes = 0
+        for record in records {
+            bytes += record.value?.count ?? 0
+            guard let complete = assembler.add(record) else { continue }
+            let epochRecord = try EpochRecord(decoding: complete)
+            // The first record read may be the snapshot; after it, epochs must follow on.
+            guard epochRecord.epoch == restoredEpoch + 1 || (epochRecord.isSnapshot && applied == 0) else { continue }
+            core.restore(epochRecord)
+            restoredEpoch = epochRecord.epoch
+            applied += 1
+        }
+        logger.info("partition recovered", metadata: [
+            "statefun.partition": "\(partition)", "statefun.epochs": "\(applied)", "statefun.bytes": "\(bytes)",
+            "statefun.addresses": "\(core.states.count)", "statefun.epoch": "\(restoredEpoch)",
+        ])
+        return core
+    }
+
+    /// Reads up to the high watermark, then asks once more after a pause: the local broker can
+    /// report a stale watermark right after a batch.
+    private func readToEnd(_ reader: KafkaConsumer, _ partition: TopicPartition, from start: Int64) async throws -> [ConsumerRecord] {
+        var records: [ConsumerRecord] = []
+        let low = try await reader.watermarks(partition).low
+        var next = max(low, start)
+        var iterator = reader.events.makeAsyncIterator()
+        var confirmed = false
+        while true {
+            let high = try await reader.watermarks(partition).high
+            if next >= high {
+                if confirmed { return records }
+                confirmed = true
+                try await Task.sleep(for: .milliseconds(100))
+                continue
+            }
+            confirmed = false
+            while next < high {
+                guard let event = await iterator.next() else { throw CancellationError() }
+                switch event {
+                case .records(let batch):
+                    records += batch
+                    if let last = batch.last { next = last.offset + 1 }
+                case .error(let error) where !error.isRetriable: throw error
+                default: break
+                }
+            }
+        }
+    }
+}
+
+/// Joins the chunks of one epoch record. A chunk 0 starts over, so a half-written epoch
+/// followed by its rewrite yields only the rewrite.
+struct ChunkAssembler {
+    private var epoch: String?
+    private var expected = 0
+    private var bytes: [UInt8] = []
+
+    mutating func add(_ record: ConsumerRecord) -> [UInt8]? {
+        guard let epochText = record.header(CheckpointLog.epochHeader).map({ String(decoding: $0, as: UTF8.self) }),
+              let chunkText = record.header(CheckpointLog.chunkHeader).map({ String(decoding: $0, as: UTF8.self) }),
+              let slash = chunkText.firstIndex(of: "/"),
+              let index = Int(chunkText[..<slash]), let count = Int(chunkText[chunkText.index(after: slash)...])
+        else { return nil }
+        if index == 0 {
+            epoch = epochText
+            expected = 0
+            bytes = []
+        }
+        guard epoch == epochText, index == expected else {
+            epoch = nil
+            return nil
+        }
+        bytes += record.value ?? []
+        expected += 1
+        guard expected == count else { return nil }
+        epoch = nil
+        return bytes
+    }
+}

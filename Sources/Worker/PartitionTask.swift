@@ -1,0 +1,272 @@
+import Dispatch
+import Foundation
+import Kafka
+import Logging
+import Runtime
+import StatefulFunctions
+
+/// Where a partition task sends what leaves it: other local partitions, or Kafka.
+protocol PartitionRouter: Sendable {
+    /// The running task of `partition` in this worker, if any.
+    func localTask(_ partition: Int32) -> PartitionTask?
+}
+
+/// Runs one key partition: recovers it from its checkpoint log, then processes its mailbox in
+/// epochs. Each epoch's checkpoint is written before its outbox is released (exactly-once);
+/// the next epoch is processed while the previous one is being written.
+final class PartitionTask: Sendable {
+    enum Event: Sendable {
+        case records([ConsumerRecord])
+        case local([Envelope])
+        case acknowledged(epoch: Int64, count: Int)
+        case durable(epoch: Int64)
+        case failed(String)
+        case tick
+        /// Finish: checkpoint what is open, wait until it is durable, then call back.
+        case stop(@Sendable () -> Void)
+    }
+
+    struct Dependencies: Sendable {
+        let configuration: WorkerConfiguration
+        let application: Application
+        let producer: KafkaProducer
+        let log: CheckpointLog
+        let router: any PartitionRouter
+        let partitionOf: @Sendable (Address) -> Int32
+        let logger: Logger
+        /// Called once recovered, with the input positions to read from.
+        let recovered: @Sendable (Int32, [String: Int64]) async -> Void
+    }
+
+    let partition: Int32
+    let mailbox = Mailbox<Event>()
+    private let dependencies: Dependencies
+
+    init(partition: Int32, dependencies: Dependencies) {
+        self.partition = partition
+        self.dependencies = dependencies
+    }
+
+    /// Recovers and runs until stopped. Throws when a checkpoint cannot be written; the caller
+    /// then starts the partition over from its log.
+    func run() async throws {
+        let core = try await dependencies.log.recover(partition, application: dependencies.application,
+                                                      partitionOf: dependencies.partitionOf)
+        var loop = Loop(task: self, core: core)
+        try await withThrowingDiscardingTaskGroup { group in
+            loop.releaseRecovered(group: &group)
+            await dependencies.recovered(partition, loop.core.positions)
+            defer { group.cancelAll() }
+            try await loop.run(group: &group)
+        }
+    }
+
+    /// The loop's state; owned by `run`, never shared.
+    private struct Loop {
+        let task: PartitionTask
+        var core: PartitionCore
+        var written: [Int64: (record: EpochRecord, acks: [LocalAck: Int])] = [:]
+        var durable: Set<Int64> = []
+        var inFlight = 0
+        var lastClose: UInt64 = 0
+        var lastSnapshotEpoch: Int64 = 0
+        var wakeAt: UInt64?
+        var stopSignals: [@Sendable () -> Void] = []
+        var outstandingReleases = 0
+
+        var deps: Dependencies { task.dependencies }
+        var configuration: WorkerConfiguration { deps.configuration }
+
+        init(task: PartitionTask, core: PartitionCore) {
+            self.task = task
+            self.core = core
+            lastSnapshotEpoch = core.epoch - 1
+        }
+
+        static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
+        static func monotonicMilliseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
+
+        mutating func releaseRecovered(group: inout ThrowingDiscardingTaskGroup<any Error>) {
+            for (epoch, items) in core.unacknowledgedOutbox {
+                release(items, epoch: epoch, group: &group)
+            }
+        }
+
+        mutating func run(group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
+            while true {
+                let events = await task.mailbox.next()
+                if events.isEmpty && task.mailbox.isClosed { return }
+                let now = Self.nowMilliseconds()
+                for event in events {
+                    switch event {
+                    case .records(let records):
+                        guard stopSignals.isEmpty else { continue }
+                        for record in records { process(record, now: now) }
+                    case .local(let envelopes):
+                        guard stopSignals.isEmpty else { continue }
+                        for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
+                    case .acknowledged(let epoch, let count):
+                        core.acknowledge(epoch: epoch, count: count)
+                        outstandingReleases -= 1
+                    case .durable(let epoch):
+                        inFlight -= 1
+                        durable.insert(epoch)
+                        releaseDurable(group: &group)
+                    case .failed(let reason):
+                        throw WorkerError(.checkpointFailed, "partition \(task.partition): \(reason)")
+                    case .tick:
+                        wakeAt = nil
+                    case .stop(let signal):
+                        stopSignals.append(signal)
+                    }
+                }
+                if stopSignals.isEmpty, let due = core.nextTimerDue(), due <= now { core.fireTimers(now: now) }
+                try maybeCloseEpoch(group: &group)
+                if !stopSignals.isEmpty, inFlight == 0, outstandingReleases == 0, !core.hasChanges {
+                    task.mailbox.close()
+                    stopSignals.forEach { $0() }
+                    return
+                }
+                scheduleWake(group: &group)
+            }
+        }
+
+        mutating func process(_ record: ConsumerRecord, now: Int64) {
+            let position = InputPosition(topic: record.topic, offset: record.offset)
+            if record.topic == configuration.internalTopic {
+                do {
+                    core.process(.envelope(try Envelope(decoding: record.value ?? []), position: position), now: now)
+                } catch {
+                    let ingress = IngressRecord(topic: record.topic, key: record.key, value: record.value)
+                    core.process(.malformed(ingress, position: position, reason: "\(error)"), now: now)
+                }
+            } else {
+                let headers = record.headers.map { EgressHeader(key: $0.key, value: $0.value ?? []) }
+                core.process(.ingress(IngressRecord(topic: record.topic, key: record.key, value: record.value, headers: headers),
+                                      position: position), now: now)
+            }
+        }
+
+        /// Closes the open epoch when it has changes, the interval has passed and at most one
+        /// epoch is being written; stopping closes at once.
+        mutating func maybeCloseEpoch(group: inout ThrowingDiscardingTaskGroup<any Error>) throws {
+            guard core.hasChanges, inFlight < 2 else { return }
+            let now = Self.monotonicMilliseconds()
+            guard stopSignals.isEmpty == false || now - lastClose >= UInt64(configuration.checkpointIntervalMilliseconds) else { return }
+            let snapshot = core.epoch - lastSnapshotEpoch >= Int64(configuration.snapshotEveryEpochs)
+            guard let (record, acks) = try core.closeEpoch(snapshot: snapshot) else { return }
+            if snapshot { lastSnapshotEpoch = record.epoch }
+            lastClose = now
+            inFlight += 1
+            written[record.epoch] = (record, acks)
+            let log = deps.log, mailbox = task.mailbox
+            group.addTask {
+                do {
+                    try await log.write(record)
+                    mailbox.post(.durable(epoch: record.epoch))
+                } catch {
+                    mailbox.post(.failed("checkpoint of epoch \(record.epoch) not written: \(error)"))
+                }
+            }
+        }
+
+        /// Releases durable epochs in order: a later epoch never leaves before an earlier one.
+        mutating func releaseDurable(group: inout ThrowingDiscardingTaskGroup<any Error>) {
+            while let epoch = written.keys.min(), durable.contains(epoch), let (record, acks) = written.removeValue(forKey: epoch) {
+                durable.remove(epoch)
+                release(record.ownOutbox, epoch: epoch, group: &group)
+                for (ack, count) in acks {
+                    deps.router.localTask(ack.senderPartition)?.mailbox.post(.acknowledged(epoch: ack.epoch, count: count))
+                }
+            }
+        }
+
+        /// Hands an epoch's outbox to local partitions and to Kafka; Kafka deliveries are
+        /// acknowledged when the broker has them, local ones by the receiver's checkpoint.
+        mutating func release(_ items: [OutboxItem], epoch: Int64, group: inout ThrowingDiscardingTaskGroup<any Error>) {
+            var local: [Int32: [Envelope]] = [:]
+            var remote: [ProducerRecord] = []
+            for item in items {
+                switch item {
+                case .envelope(let envelope, let target):
+                    if deps.router.localTask(target) != nil {
+                        local[target, default: []].append(envelope)
+                    } else {
+                        remote.append(ProducerRecord(topic: configuration.internalTopic, partition: target,
+                                                     key: Array(envelope.target.id.utf8), value: envelope.encoded()))
+                    }
+                case .egress(let record, let id):
+                    remote.append(ProducerRecord(
+                        topic: record.topic, key: record.key, value: record.value,
+                        headers: record.headers.map { KafkaHeader(key: $0.key, value: $0.value) }
+                            + [KafkaHeader(key: WorkerHeaders.id, value: id.description)]))
+                case .deadLetter(let letter, let id):
+                    deps.logger.warning("dead letter", metadata: [
+                        "statefun.reason": "\(letter.reason.code)", "statefun.origin": "\(letter.origin)", "statefun.id": "\(id)",
+                    ])
+                    remote.append(ProducerRecord(
+                        topic: configuration.deadLetterTopic, key: letter.key, value: letter.value,
+                        headers: [KafkaHeader(key: WorkerHeaders.reason, value: letter.reason.code),
+                                  KafkaHeader(key: WorkerHeaders.reasonText, value: letter.reason.description),
+                                  KafkaHeader(key: WorkerHeaders.origin, value: letter.origin),
+                                  KafkaHeader(key: WorkerHeaders.id, value: id.description)]))
+                }
+            }
+            for (target, envelopes) in local {
+                if deps.router.localTask(target)?.mailbox.post(.local(envelopes)) != true {
+                    // The receiver stopped meanwhile: go through Kafka after all.
+                    remote += envelopes.map {
+                        ProducerRecord(topic: configuration.internalTopic, partition: target, key: Array($0.target.id.utf8), value: $0.encoded())
+                    }
+                }
+            }
+            guard !remote.isEmpty else { return }
+            outstandingReleases += 1
+            let producer = deps.producer, mailbox = task.mailbox, logger = deps.logger
+            group.addTask { [remote] in
+                var attempt = 0
+                while true {
+                    do {
+                        try await producer.send(remote)
+                        mailbox.post(.acknowledged(epoch: epoch, count: remote.count))
+                        return
+                    } catch {
+                        // Re-sending is safe: receivers drop repeats by id. Keep trying until the
+                        // broker is back; stopping leaves the rest to the next owner.
+                        attempt += 1
+                        logger.warning("release of epoch \(epoch) failed, retrying", metadata: ["kafka.error": "\(error)"])
+                        if mailbox.isClosed { return }
+                        try? await Task.sleep(for: .milliseconds(min(1_000, 50 * attempt)))
+                    }
+                }
+            }
+        }
+
+        /// Wakes the loop when the epoch interval passes or the next timer is due.
+        mutating func scheduleWake(group: inout ThrowingDiscardingTaskGroup<any Error>) {
+            let now = Self.monotonicMilliseconds()
+            var wanted: UInt64?
+            if core.hasChanges, inFlight < 2 { wanted = lastClose + UInt64(configuration.checkpointIntervalMilliseconds) }
+            if let due = core.nextTimerDue() {
+                let delay = UInt64(max(0, due - Self.nowMilliseconds()))
+                wanted = min(wanted ?? .max, now + delay)
+            }
+            guard let wanted, wakeAt == nil || wanted < wakeAt! else { return }
+            wakeAt = wanted
+            let mailbox = task.mailbox
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(Int64(wanted > now ? wanted - now : 0)))
+                mailbox.post(.tick)
+            }
+        }
+    }
+}
+
+/// Header names the worker writes on egress and dead-letter records.
+public enum WorkerHeaders {
+    /// Stable id of an egress record: `partition-epoch-index`. A repeat has the same id.
+    public static let id = "statefun-id"
+    public static let reason = "statefun-reason"
+    public static let reasonText = "statefun-reason-text"
+    public static let origin = "statefun-origin"
+}

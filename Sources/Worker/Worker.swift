@@ -1,0 +1,214 @@
+import Dispatch
+import Kafka
+import Logging
+import Runtime
+import ServiceLifecycle
+import StatefulFunctions
+import Synchronization
+
+/// A worker process's engine: joins the application's consumer group, runs the key partitions
+/// the group gives it, and hands them over cleanly when the group takes them away.
+///
+/// Run it in a `ServiceGroup` (it stops on graceful shutdown, e.g. SIGTERM) or cancel its task.
+public final class Worker: Service {
+    private let application: Application
+    private let configuration: WorkerConfiguration
+    private let logger: Logger
+
+    public init(application: Application, configuration: WorkerConfiguration, logger: Logger = Logger(label: "statefun.worker")) {
+        self.application = application
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    private enum Control: Sendable {
+        case consumer(KafkaConsumerEvent)
+        case shutdown
+    }
+
+    public func run() async throws {
+        let admin = try KafkaAdmin(configuration: adminConfiguration())
+        try await Topics(configuration: configuration, application: application).ensure(admin)
+
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers)
+        producerConfiguration.lingerMilliseconds = 1
+        producerConfiguration.properties = configuration.kafkaProperties
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        let snapshotIndex = try KafkaConsumer(configuration: consumerConfiguration(group: configuration.snapshotGroup), logger: logger)
+        let registry = TaskRegistry()
+        let inputs = [configuration.internalTopic] + application.ingresses.map(\.topic)
+
+        var groupConfiguration = consumerConfiguration(group: configuration.applicationID)
+        groupConfiguration.properties["partition.assignment.strategy"] = "range"
+        groupConfiguration.willRevokePartitions = { [configuration, logger] partitions in
+            // Blocks the group until the partitions' last epochs are durable, so their next
+            // owner recovers everything.
+            let keyPartitions = partitions.filter { $0.topic == configuration.internalTopic }.map(\.partition)
+            registry.stopBlocking(keyPartitions, logger: logger)
+        }
+        let consumer = try KafkaConsumer(configuration: groupConfiguration, logger: logger)
+        try consumer.subscribe(topics: inputs)
+        logger.info("worker started", metadata: [
+            "statefun.application": "\(configuration.applicationID)", "statefun.partitions": "\(configuration.partitions)",
+            "statefun.inputs": "\(inputs)",
+        ])
+
+        let partitionCount = configuration.partitions
+        let dependencies = PartitionTask.Dependencies(
+            configuration: configuration, application: application, producer: producer,
+            log: CheckpointLog(configuration: configuration, producer: producer, snapshotIndex: snapshotIndex, logger: logger),
+            router: registry,
+            partitionOf: { Murmur2Partitioner.partition(forKey: $0.id, partitionCount: partitionCount) },
+            logger: logger,
+            recovered: { [logger] partition, positions in
+                // Read every input of the partition from the checkpointed position on.
+                let seeks = inputs.compactMap { topic in
+                    positions[topic].map { TopicPartitionOffset(topic, partition, offset: $0) }
+                }
+                do {
+                    if !seeks.isEmpty { try await consumer.seek(seeks) }
+                    try consumer.resume(inputs.map { TopicPartition($0, partition) })
+                } catch {
+                    logger.error("cannot position the inputs of partition \(partition): \(error)")
+                }
+            })
+
+        let control = Mailbox<Control>()
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                for await event in consumer.events { control.post(.consumer(event)) }
+            }
+            group.addTask {
+                try? await gracefulShutdown()
+                control.post(.shutdown)
+            }
+            loop: while true {
+                for event in await control.next() {
+                    switch event {
+                    case .shutdown:
+                        break loop
+                    case .consumer(.partitionsAssigned(let partitions)):
+                        // Inputs stay paused until their partition has recovered and seeked.
+                        try? consumer.pause(partitions)
+                        for partition in partitions where partition.topic == configuration.internalTopic {
+                            guard registry.assign(partition.partition) else { continue }
+                            group.addTask { await Self.keepRunning(partition.partition, registry: registry, dependencies: dependencies) }
+                        }
+                    case .consumer(.records(let records)):
+                        for (partition, batch) in Dictionary(grouping: records, by: \.partition) {
+                            registry.task(partition)?.mailbox.post(.records(batch))
+                        }
+                    case .consumer(.error(let error)):
+                        logger.warning("consumer: \(error)")
+                    case .consumer(.partitionsRevoked), .consumer(.endOfPartition):
+                        break
+                    }
+                }
+            }
+            logger.info("worker stopping: checkpointing its partitions")
+            await registry.stopAll()
+            group.cancelAll()
+            await consumer.close()
+        }
+        await snapshotIndex.close()
+        try await producer.shutdown()
+        logger.info("worker stopped")
+    }
+
+    /// Runs a partition while this worker owns it, starting over from its log after a failure.
+    private static func keepRunning(_ partition: Int32, registry: TaskRegistry, dependencies: PartitionTask.Dependencies) async {
+        var failures = 0
+        while registry.isAssigned(partition), !Task.isCancelled {
+            let task = PartitionTask(partition: partition, dependencies: dependencies)
+            registry.register(task)
+            do {
+                try await task.run()
+                registry.unregister(task)
+                return
+            } catch {
+                registry.unregister(task)
+                failures += 1
+                dependencies.logger.error("partition \(partition) failed, recovering it again: \(error)")
+                try? await Task.sleep(for: .milliseconds(min(5_000, 200 * failures)))
+            }
+        }
+    }
+
+    private func adminConfiguration() -> KafkaAdminConfiguration {
+        var admin = KafkaAdminConfiguration(bootstrapServers: configuration.bootstrapServers)
+        admin.properties = configuration.kafkaProperties
+        return admin
+    }
+
+    private func consumerConfiguration(group: String) -> KafkaConsumerConfiguration {
+        var consumer = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers, groupID: group)
+        consumer.properties = configuration.kafkaProperties
+        return consumer
+    }
+}
+
+/// The partitions this worker owns and their running tasks.
+final class TaskRegistry: PartitionRouter {
+    private struct State {
+        var assigned: Set<Int32> = []
+        var tasks: [Int32: PartitionTask] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Marks `partition` owned; false if it already was.
+    func assign(_ partition: Int32) -> Bool {
+        state.withLock { $0.assigned.insert(partition).inserted }
+    }
+
+    func isAssigned(_ partition: Int32) -> Bool { state.withLock { $0.assigned.contains(partition) } }
+
+    func register(_ task: PartitionTask) { state.withLock { $0.tasks[task.partition] = task } }
+
+    func unregister(_ task: PartitionTask) {
+        state.withLock { state in
+            if state.tasks[task.partition] === task { state.tasks[task.partition] = nil }
+        }
+    }
+
+    func task(_ partition: Int32) -> PartitionTask? { state.withLock { $0.tasks[partition] } }
+
+    func localTask(_ partition: Int32) -> PartitionTask? {
+        guard let task = task(partition), !task.mailbox.isClosed else { return nil }
+        return task
+    }
+
+    /// Stops the tasks of `partitions` and waits (blocking the calling thread, which is the
+    /// consumer's polling thread) until each has checkpointed, at most 30 seconds.
+    func stopBlocking(_ partitions: [Int32], logger: Logger) {
+        let tasks = release(partitions)
+        let done = DispatchSemaphore(value: 0)
+        for task in tasks where !task.mailbox.post(.stop({ done.signal() })) { done.signal() }
+        for task in tasks where done.wait(timeout: .now() + 30) == .timedOut {
+            logger.error("partition \(task.partition) did not finish its checkpoint within 30 s")
+        }
+    }
+
+    /// Stops every task and waits until each has checkpointed.
+    func stopAll() async {
+        let tasks = release(Array(state.withLock { $0.assigned }))
+        await withDiscardingTaskGroup { group in
+            for task in tasks {
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        if !task.mailbox.post(.stop({ continuation.resume() })) { continuation.resume() }
+                    }
+                }
+            }
+        }
+    }
+
+    private func release(_ partitions: [Int32]) -> [PartitionTask] {
+        state.withLock { state in
+            partitions.compactMap { partition in
+                state.assigned.remove(partition)
+                return state.tasks[partition]
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Logging
+
+/// Settings of a worker. Workers with the same `applicationID` share the partitions.
+public struct WorkerConfiguration: Sendable {
+    /// `bootstrap.servers` of the Kafka cluster.
+    public var bootstrapServers: String
+    /// Names the consumer group and the internal topics (`ID-internal`, `ID-checkpoints`,
+    /// `ID-dead-letters`). Default: the application's name.
+    public var applicationID: String
+    /// Key partitions P: an address belongs to partition murmur2(id) mod P. Fixed for the
+    /// life of an application (its topics are created with it). Default 8.
+    public var partitions = 8
+    /// Minimum time between two checkpoints of a partition, in milliseconds. An epoch also waits
+    /// for the previous one to be durable, so under load epochs grow instead of queueing.
+    /// Outputs leave a partition after its epoch is durable. Default 5 ms.
+    public var checkpointIntervalMilliseconds = 5
+    /// A partition writes a full snapshot every this many epochs, bounding recovery. Default 2,000.
+    public var snapshotEveryEpochs = 2_000
+    /// Ingress records larger than this (key + value) go to the dead-letter topic. Default 1 MB.
+    public var maxRecordBytes = 1_000_000
+    /// Checkpoint records are split into chunks of at most this size. Default 512 KiB.
+    public var checkpointChunkBytes = 512 * 1_024
+    /// Replication factor of topics the worker creates. Default 1.
+    public var replicationFactor = 1
+    /// librdkafka properties for the worker's producer and consumers (e.g. `fetch.wait.max.ms`).
+    public var kafkaProperties: [String: String] = [:]
+
+    public init(bootstrapServers: String, applicationID: String) {
+        self.bootstrapServers = bootstrapServers
+        self.applicationID = applicationID
+    }
+
+    public var internalTopic: String { "\(applicationID)-internal" }
+    public var checkpointTopic: String { "\(applicationID)-checkpoints" }
+    public var deadLetterTopic: String { "\(applicationID)-dead-letters" }
+    /// The group whose committed offsets point at each partition's latest snapshot.
+    var snapshotGroup: String { "\(applicationID)-snapshots" }
+}

@@ -1,0 +1,148 @@
+import Runtime
+import StatefulFunctions
+import Testing
+
+/// Two partitions: ids starting with "a" live in partition 0, the rest in partition 1.
+private let partitionOf: @Sendable (Address) -> Int32 = { $0.id.hasPrefix("a") ? 0 : 1 }
+private let counter: TypeName = "test/counter"
+private let count = ValueSpec<Int>("count")
+
+private func application() -> Application {
+    var app = Application(name: "core-test")
+    app.bind(counter, states: [count]) { context, message in
+        let value = (try context.get(count) ?? 0) + 1
+        try context.set(count, value)
+        switch message.text {
+        case "forward": context.send(Message(text: "hello"), to: Address(counter, "b-\(context.address.id)"))
+        case "egress": context.egress(EgressRecord(topic: "out", key: context.address.id, value: "\(value)"))
+        case "later": context.send(Message(text: "late"), to: context.address, after: .seconds(5), cancellationToken: "t")
+        case "reset": try context.delete(count)
+        default: break
+        }
+    }
+    app.ingress(IngressBinding(topic: "in", type: counter, codec: .raw))
+    return app
+}
+
+private func ingress(_ key: String, _ value: String, offset: Int64) -> PartitionInput {
+    .ingress(IngressRecord(topic: "in", key: Array(key.utf8), value: Array(value.utf8)),
+             position: InputPosition(topic: "in", offset: offset))
+}
+
+@Suite struct PartitionCoreTests {
+    @Test func replayedInputsAreAppliedOnce() throws {
+        var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        core.process(ingress("a1", "x", offset: 0), now: 0)
+        core.process(ingress("a1", "x", offset: 1), now: 0)
+        core.process(ingress("a1", "x", offset: 1), now: 0)  // the same record again
+        #expect(try core.state(count, of: Address(counter, "a1")) == 2)
+        #expect(core.positions["in"] == 2)
+
+        let envelope = Envelope(id: MessageID(partition: 1, epoch: 3, index: 0), target: Address(counter, "a2"), source: nil,
+                                message: Message(text: "x"))
+        core.process(.envelope(envelope, position: nil), now: 0)
+        core.process(.envelope(envelope, position: nil), now: 0)
+        var older = envelope
+        older.id = MessageID(partition: 1, epoch: 2, index: 9)
+        core.process(.envelope(older, position: nil), now: 0)
+        #expect(try core.state(count, of: Address(counter, "a2")) == 1, "repeats and older ids from the same sender are dropped")
+    }
+
+    @Test func effectsForOtherPartitionsWaitInTheOutboxUntilTheEpochCloses() throws {
+        var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        core.process(ingress("a1", "forward", offset: 0), now: 0)
+        core.process(ingress("a1", "egress", offset: 1), now: 0)
+        core.process(ingress("b9", "x", offset: 2), now: 0)  // belongs to partition 1: forwarded
+        let (record, _) = try #require(try core.closeEpoch())
+        #expect(record.epoch == 1)
+        let kinds = record.ownOutbox.map { item -> String in
+            switch item {
+            case .envelope(let envelope, let target): "\(envelope.target.id)@\(target)"
+            case .egress(let egress, _): "egress \(egress.valueText ?? "")"
+            case .deadLetter: "dead letter"
+            }
+        }
+        #expect(kinds == ["b-a1@1", "egress 2", "b9@1"])
+        #expect(record.ownOutbox.map(\.id.index) == [0, 1, 2])
+        #expect(try core.closeEpoch() == nil, "nothing changed since")
+    }
+
+    @Test func anEpochCompletesWhenAllItsOutputsAreAcknowledged() throws {
+        var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        core.process(ingress("a1", "forward", offset: 0), now: 0)
+        core.process(ingress("a1", "egress", offset: 1), now: 0)
+        let first = try #require(try core.closeEpoch()).record
+        core.process(ingress("a1", "egress", offset: 2), now: 0)
+        let second = try #require(try core.closeEpoch()).record
+        #expect(core.completedThrough == 0)
+        core.acknowledge(epoch: second.epoch)
+        #expect(core.completedThrough == 0, "epochs complete in order")
+        core.acknowledge(epoch: first.epoch, count: 2)
+        #expect(core.completedThrough == 2)
+        #expect(core.unacknowledgedOutbox.isEmpty)
+        #expect(core.hasChanges, "the completion is recorded in the next epoch")
+    }
+
+    @Test func restoringTheLogRebuildsThePartition() throws {
+        var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        var log: [EpochRecord] = []
+        func close(snapshot: Bool = false) throws {
+            if let (record, _) = try core.closeEpoch(snapshot: snapshot) {
+                log.append(try EpochRecord(decoding: record.encoded()))  // through the wire format
+            }
+        }
+        core.process(ingress("a1", "x", offset: 0), now: 1_000)
+        core.process(ingress("a2", "later", offset: 1), now: 1_000)
+        try close()
+        core.process(ingress("a1", "forward", offset: 2), now: 2_000)
+        try close(snapshot: true)
+        core.process(ingress("a3", "x", offset: 3), now: 3_000)
+        core.process(ingress("a1", "reset", offset: 4), now: 3_000)
+        try close()
+        core.acknowledge(epoch: 2)
+        core.process(ingress("a3", "later", offset: 5), now: 3_000)
+        try close()
+
+        var restored = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        for record in log.drop(while: { !$0.isSnapshot }) { restored.restore(record) }
+        #expect(try restored.state(count, of: Address(counter, "a1")) == nil, "deleted state stays deleted")
+        #expect(try restored.state(count, of: Address(counter, "a2")) == 1)
+        #expect(try restored.state(count, of: Address(counter, "a3")) == 2)
+        #expect(restored.positions == core.positions)
+        #expect(restored.epoch == core.epoch)
+        #expect(restored.pendingTimerCount == 2)
+        #expect(restored.completedThrough == 3, "epochs 1 and 3 had no outputs; epoch 2 was acknowledged")
+        #expect(restored.unacknowledgedOutbox.isEmpty)
+
+        // The restored timers fire like the original ones.
+        restored.fireTimers(now: 8_000)
+        #expect(try restored.state(count, of: Address(counter, "a2")) == 2)
+        #expect(try restored.state(count, of: Address(counter, "a3")) == 3)
+    }
+
+    @Test func unacknowledgedOutputsSurviveRecoveryToBeReleasedAgain() throws {
+        var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        core.process(ingress("a1", "egress", offset: 0), now: 0)
+        let record = try #require(try core.closeEpoch()).record
+        var restored = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        restored.restore(try EpochRecord(decoding: record.encoded()))
+        #expect(restored.unacknowledgedOutbox.map(\.epoch) == [1])
+        #expect(restored.unacknowledgedOutbox.first?.items.first?.id == MessageID(partition: 0, epoch: 1, index: 0))
+    }
+
+    @Test func malformedBytesAreRejectedWithoutTrapping() {
+        #expect(throws: (any Error).self) { try EpochRecord(decoding: [1, 2, 3]) }
+        #expect(throws: (any Error).self) { try Envelope(decoding: [0xff, 0xff, 0xff]) }
+        #expect(throws: (any Error).self) { try Envelope(decoding: []) }
+    }
+
+    @Test func envelopesSurviveTheWireFormat() throws {
+        let envelope = Envelope(id: MessageID(partition: 3, epoch: 77, index: 5), target: Address(counter, "x y"),
+                                source: Address("ns/other", "s"), message: Message(text: "héllo"))
+        let decoded = try Envelope(decoding: envelope.encoded())
+        #expect(decoded.id == envelope.id)
+        #expect(decoded.target == envelope.target)
+        #expect(decoded.source == envelope.source)
+        #expect(decoded.message == envelope.message)
+    }
+}
