@@ -64,6 +64,13 @@ let package = Package(
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "StatefulFunctions"]),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: [
+                "Worker", "Kafka", "Greeter", "StatefulFunctions",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "StatefulFunctionsTests", dependencies: ["StatefulFunctions", "StatefulFunctionsTesting", "Greeter"]),
     ],
     swiftLanguageModes: [.v6]

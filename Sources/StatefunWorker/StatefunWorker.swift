@@ -26,6 +26,8 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "A full snapshot every this many epochs.") var snapshotEvery = 2_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(name: .customLong("kafka"), help: "A librdkafka property, as name=value (repeatable).") var kafkaProperties: [String] = []
+    @Option(help: "Greeter: the requests topic.") var greeterRequests = Greeter.requestsTopic
+    @Option(help: "Greeter: the greetings topic.") var greeterGreetings = Greeter.greetingsTopic
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -35,7 +37,7 @@ struct StatefunWorker: AsyncParsableCommand {
             return handler
         }
         let application = switch app {
-        case .greeter: Greeter.application()
+        case .greeter: Greeter.application(requestsTopic: greeterRequests, greetingsTopic: greeterGreetings)
         }
         var configuration = WorkerConfiguration(bootstrapServers: bootstrap, applicationID: applicationID ?? application.name)
         configuration.partitions = partitions

@@ -55,6 +55,9 @@ final class Mailbox<Event: Sendable>: Sendable {
 
     var isClosed: Bool { state.withLock { $0.closed } }
 
+    /// What is left, without waiting (for a reader that is finishing).
+    func drain() -> [Event] { takeAll() }
+
     private func takeAll() -> [Event] {
         state.withLock { state in
             defer { state.events = [] }

@@ -18,7 +18,10 @@ final class PartitionTask: Sendable {
     enum Event: Sendable {
         case records([ConsumerRecord])
         case local([Envelope])
+        /// A receiver partition of this worker made `count` of the epoch's messages durable.
         case acknowledged(epoch: Int64, count: Int)
+        /// The broker has `count` of the epoch's outputs.
+        case delivered(epoch: Int64, count: Int)
         case durable(epoch: Int64)
         case failed(String)
         case tick
@@ -50,14 +53,26 @@ final class PartitionTask: Sendable {
     /// Recovers and runs until stopped. Throws when a checkpoint cannot be written; the caller
     /// then starts the partition over from its log.
     func run() async throws {
+        // Whoever asked this task to stop is told when it ends, however it ends.
+        var stopCallbacks: [@Sendable () -> Void] = []
+        defer {
+            mailbox.close()
+            for case .stop(let done) in mailbox.drain() { done() }
+            stopCallbacks.forEach { $0() }
+        }
         let core = try await dependencies.log.recover(partition, application: dependencies.application,
                                                       partitionOf: dependencies.partitionOf)
         var loop = Loop(task: self, core: core)
-        try await withThrowingDiscardingTaskGroup { group in
-            loop.releaseRecovered(group: &group)
-            await dependencies.recovered(partition, loop.core.positions)
-            defer { group.cancelAll() }
-            try await loop.run(group: &group)
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                loop.releaseRecovered(group: &group)
+                await dependencies.recovered(partition, loop.core.positions)
+                defer { group.cancelAll() }
+                try await loop.run(group: &group)
+            }
+        } catch {
+            stopCallbacks = loop.stopSignals
+            throw error
         }
     }
 
@@ -107,6 +122,8 @@ final class PartitionTask: Sendable {
                         for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
                     case .acknowledged(let epoch, let count):
                         core.acknowledge(epoch: epoch, count: count)
+                    case .delivered(let epoch, let count):
+                        core.acknowledge(epoch: epoch, count: count)
                         outstandingReleases -= 1
                     case .durable(let epoch):
                         inFlight -= 1
@@ -125,6 +142,7 @@ final class PartitionTask: Sendable {
                 if !stopSignals.isEmpty, inFlight == 0, outstandingReleases == 0, !core.hasChanges {
                     task.mailbox.close()
                     stopSignals.forEach { $0() }
+                    stopSignals = []
                     return
                 }
                 scheduleWake(group: &group)
@@ -228,7 +246,7 @@ final class PartitionTask: Sendable {
                 while true {
                     do {
                         try await producer.send(remote)
-                        mailbox.post(.acknowledged(epoch: epoch, count: remote.count))
+                        mailbox.post(.delivered(epoch: epoch, count: remote.count))
                         return
                     } catch {
                         // Re-sending is safe: receivers drop repeats by id. Keep trying until the

@@ -21,7 +21,8 @@ public enum Greeter {
         public var greeting: String
     }
 
-    public static func application() -> Application {
+    /// The greeter reading `requestsTopic` and writing `greetingsTopic`.
+    public static func application(requestsTopic: String = requestsTopic, greetingsTopic: String = greetingsTopic) -> Application {
         var app = Application(name: "greeter")
         app.bind(type, states: [seenCount]) { context, message in
             let request = try message.decode(Request.self)

@@ -1,0 +1,122 @@
+import Foundation
+import Greeter
+import Kafka
+import StatefulFunctions
+import Testing
+import Worker
+
+/// A relay passes a hop count along ids r0, r1, ... (spread over partitions) and writes an
+/// egress record at the end; a timer function answers after a delay.
+private enum TestApp {
+    static let relay: TypeName = "test/relay"
+    static let timer: TypeName = "test/timer"
+    static let visits = ValueSpec<Int>("visits")
+
+    struct Hop: Codable { var remaining: Int; var trail: [String] }
+
+    static func application(id: String) -> Application {
+        var app = Greeter.application(requestsTopic: "\(id)-requests", greetingsTopic: "\(id)-greetings")
+        app.bind(relay, states: [visits]) { context, message in
+            try context.set(visits, (try context.get(visits) ?? 0) + 1)
+            var hop = try message.decode(Hop.self)
+            hop.trail.append(context.address.id)
+            if hop.remaining == 0 {
+                context.egress(EgressRecord(topic: "\(id)-out", key: "relay", value: hop.trail.joined(separator: ",")))
+            } else {
+                hop.remaining -= 1
+                let next = Int(context.address.id.dropFirst())! + 1
+                context.send(try Message(json: hop), to: Address(relay, "r\(next)"))
+            }
+        }
+        app.bind(timer) { context, message in
+            if message.text == "\"fire\"" {
+                context.egress(EgressRecord(topic: "\(id)-out", key: "timer", value: "fired"))
+            } else {
+                context.send(Message(text: "\"fire\""), to: context.address, after: .milliseconds(500))
+            }
+        }
+        app.ingress(IngressBinding(topic: "\(id)-relay", type: relay))
+        app.ingress(IngressBinding(topic: "\(id)-timer", type: timer))
+        return app
+    }
+}
+
+@Suite(.serialized) struct WorkerIntegrationTests {
+    @Test func greetingsFlowFromIngressThroughStateToEgress() async throws {
+        let id = Broker.uniqueID("greet")
+        try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-greetings", partitions: 1)
+        let worker = InProcessWorker(TestApp.application(id: id), workerConfiguration(id))
+        let greetings = try TopicReader("\(id)-greetings", partitions: 1)
+        let producer = try Broker.producer()
+        for name in ["ann", "ben", "ann", "cat", "ann", "ben"] {
+            try await producer.send(ProducerRecord(topic: "\(id)-requests", key: name, value: #"{"name":"\#(name)"}"#))
+        }
+        try await greetings.wait("six greetings") { $0.count >= 6 }
+        let decoded = try greetings.records.map { try Message(bytes: $0.value ?? []).decode(Greeter.Greeting.self) }
+        let seenByName = Dictionary(grouping: decoded, by: \.name).mapValues { $0.map(\.seen) }
+        #expect(seenByName == ["ann": [1, 2, 3], "ben": [1, 2], "cat": [1]])
+        let ids = greetings.records.compactMap { $0.headerText(WorkerHeaders.id) }
+        #expect(Set(ids).count == 6, "each egress record carries its own stable id")
+        try await producer.shutdown()
+        await greetings.close()
+        try await worker.stop()
+    }
+
+    @Test func aChainOfFunctionsCrossesPartitions() async throws {
+        let id = Broker.uniqueID("chain")
+        try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-out", partitions: 1)
+        let worker = InProcessWorker(TestApp.application(id: id), workerConfiguration(id))
+        let out = try TopicReader("\(id)-out", partitions: 1)
+        let producer = try Broker.producer()
+        try await producer.send(ProducerRecord(topic: "\(id)-relay", key: "r0", value: #"{"remaining":9,"trail":[]}"#))
+        try await out.wait("the end of the chain") { !$0.isEmpty }
+        #expect(out.records.map(\.valueText) == [(0...9).map { "r\($0)" }.joined(separator: ",")])
+        let partitions = Set((0...9).map { Murmur2Partitioner.partition(forKey: "r\($0)", partitionCount: 4) })
+        #expect(partitions.count > 1, "the chain really spans partitions")
+        try await producer.shutdown()
+        await out.close()
+        try await worker.stop()
+    }
+
+    @Test func aDelayedMessageFiresOnce() async throws {
+        let id = Broker.uniqueID("delay")
+        try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-out", partitions: 1)
+        let worker = InProcessWorker(TestApp.application(id: id), workerConfiguration(id))
+        let out = try TopicReader("\(id)-out", partitions: 1)
+        let producer = try Broker.producer()
+        let sent = ContinuousClock.now
+        try await producer.send(ProducerRecord(topic: "\(id)-timer", key: "t1", value: #""schedule""#))
+        try await out.wait("the delayed message") { !$0.isEmpty }
+        #expect(ContinuousClock.now - sent >= .milliseconds(500), "not before its delay")
+        try await Task.sleep(for: .seconds(1))
+        #expect(out.records.map(\.valueText) == ["fired"])
+        try await producer.shutdown()
+        await out.close()
+        try await worker.stop()
+    }
+
+    @Test func badRecordsGoToTheDeadLetterTopicAndProcessingContinues() async throws {
+        let id = Broker.uniqueID("dlq")
+        try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-greetings", partitions: 1)
+        var configuration = workerConfiguration(id)
+        configuration.maxRecordBytes = 10_000
+        let worker = InProcessWorker(TestApp.application(id: id), configuration)
+        let greetings = try TopicReader("\(id)-greetings", partitions: 1)
+        let deadLetters = try TopicReader("\(id)-dead-letters", partitions: 1)
+        let producer = try Broker.producer()
+        try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: "not json"))
+        try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: #"{"wrong":1}"#))
+        try await producer.send(ProducerRecord(topic: "\(id)-requests", key: Array("eve".utf8), value: Array(repeating: 32, count: 20_000)))
+        try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: #"{"name":"eve"}"#))
+        try await greetings.wait("the good record's greeting") { !$0.isEmpty }
+        try await deadLetters.wait("three dead letters") { $0.count >= 3 }
+        #expect(deadLetters.records.compactMap { $0.headerText(WorkerHeaders.reason) } == ["undecodable", "rejected", "too-large"])
+        #expect(deadLetters.records.allSatisfy { $0.headerText(WorkerHeaders.origin)?.hasPrefix("\(id)-requests/") == true })
+        #expect(deadLetters.records.first?.valueText == "not json")
+        #expect(greetings.records.count == 1)
+        try await producer.shutdown()
+        await greetings.close()
+        await deadLetters.close()
+        try await worker.stop()
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Kafka
+import Logging
+import ServiceLifecycle
+import StatefulFunctions
+import Synchronization
+import Testing
+import Worker
+
+enum Broker {
+    static let bootstrap = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP"] ?? "127.0.0.1:9092"
+
+    static func uniqueID(_ prefix: String) -> String {
+        "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    static func producer() throws -> KafkaProducer {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
+        configuration.lingerMilliseconds = 1
+        return try KafkaProducer(configuration: configuration)
+    }
+}
+
+func workerConfiguration(_ applicationID: String, partitions: Int = 4) -> WorkerConfiguration {
+    var configuration = WorkerConfiguration(bootstrapServers: Broker.bootstrap, applicationID: applicationID)
+    configuration.partitions = partitions
+    return configuration
+}
+
+/// Runs a worker in this process until `stop()`; stopping is a graceful shutdown.
+final class InProcessWorker: Sendable {
+    private let task: Task<Void, any Error>
+
+    init(_ application: Application, _ configuration: WorkerConfiguration) {
+        var logger = Logger(label: "test.worker")
+        logger.logLevel = .warning
+        let worker = Worker(application: application, configuration: configuration, logger: logger)
+        task = Task { try await worker.run() }
+    }
+
+    func stop() async throws {
+        task.cancel()
+        try await task.value
+    }
+}
+
+/// A `statefun-worker` process, killed or stopped by PID.
+final class WorkerProcess: Sendable {
+    let process: Process
+    let logPath: String
+
+    init(_ arguments: [String], name: String) throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("statefun-worker")
+        let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/statefun-worker"
+        let path = FileManager.default.isExecutableFile(atPath: binary.path) ? binary.path : fallback
+        logPath = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(6)).log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["--bootstrap", Broker.bootstrap] + arguments
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}
+
+/// Reads every record of a topic from the beginning, in the background.
+final class TopicReader: Sendable {
+    private let consumer: KafkaConsumer
+    private let task: Task<Void, Never>
+    private let collected = Collected()
+
+    init(_ topic: String, partitions: Int) throws {
+        consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: Broker.bootstrap))
+        try consumer.assign((0..<partitions).map { TopicPartitionOffset(topic, Int32($0), offset: TopicPartitionOffset.beginning) })
+        let collected = collected
+        task = Task { [consumer] in
+            for await event in consumer.events {
+                if case .records(let records) = event { collected.records.withLock { $0 += records } }
+            }
+        }
+    }
+
+    var records: [ConsumerRecord] { collected.records.withLock { $0 } }
+
+    /// Waits until `condition` holds for the records read so far.
+    func wait(seconds: Double = 60, _ what: String, until condition: @escaping @Sendable ([ConsumerRecord]) -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !condition(records) {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for \(what); have \(records.count) records")
+                throw CancellationError()
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    func close() async {
+        await consumer.close()
+        task.cancel()
+    }
+}
+
+extension ConsumerRecord {
+    var valueText: String { value.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+    var keyText: String { key.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+    func headerText(_ name: String) -> String? { header(name).map { String(decoding: $0, as: UTF8.self) } }
+}
+
+private final class Collected: Sendable {
+    let records = Mutex<[ConsumerRecord]>([])
+}
