@@ -62,6 +62,11 @@ let package = Package(
             dependencies: ["Kafka", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/KafkaThroughput"
         ),
+        .executableTarget(
+            name: "InvocationThroughput",
+            dependencies: ["Runtime", "StatefulFunctions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/InvocationThroughput"
+        ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "StatefulFunctions"]),
         .testTarget(

@@ -76,7 +76,7 @@ struct CheckpointLog: Sendable {
         }
         logger.info("partition recovered", metadata: [
             "statefun.partition": "\(partition)", "statefun.epochs": "\(applied)", "statefun.bytes": "\(bytes)",
-            "statefun.addresses": "\(core.states.count)", "statefun.epoch": "\(restoredEpoch)",
+            "statefun.addresses": "\(core.addressCount)", "statefun.epoch": "\(restoredEpoch)",
         ])
         return core
     }

@@ -41,7 +41,8 @@ public struct PartitionCore {
     private let partitionOf: @Sendable (Address) -> Int32
     private let maxRecordBytes: Int
 
-    public private(set) var states: [Address: AddressState] = [:]
+    /// State per address, with the names this epoch changed.
+    private var entries: [Address: Entry] = [:]
     private(set) var timers = TimerTable()
     public private(set) var positions: [String: Int64] = [:]
     public private(set) var applied: [Int32: MessageID] = [:]
@@ -50,8 +51,14 @@ public struct PartitionCore {
     private var nextIndex: Int32 = 0
     private var nextTimerSequence: Int64 = 0
 
+    private struct Entry {
+        var state = AddressState()
+        var dirtyNames: [String] = []
+    }
+
     // Changes of the open epoch.
-    private var dirty: [Address: Set<String>] = [:]
+    /// Addresses with `dirtyNames`, in the order they were first changed.
+    private var dirty: [Address] = []
     private var timersAdded: [Int64] = []
     private var timersRemoved: [Int64] = []
     private var inputsChanged = false
@@ -63,7 +70,23 @@ public struct PartitionCore {
     public private(set) var completedThrough: Int64 = 0
     private var completionsToRecord = false
 
-    private var runQueue: [(target: Address, caller: Address?, message: Message, origin: String)] = []
+    /// Where an invocation came from, spelled out only for a dead letter.
+    private enum Origin {
+        case record(topic: String, offset: Int64)
+        case function(Address?)
+        case timer(Address)
+    }
+
+    private struct Pending {
+        let target: Address
+        let caller: Address?
+        let message: Message
+        let origin: Origin
+    }
+
+    private var runQueue: [Pending] = []
+    /// Reused for every invocation.
+    private let context = Context()
 
     /// When set, every invocation is appended to `invocations` (for the test harness).
     public var recordsInvocations = false
@@ -86,17 +109,17 @@ public struct PartitionCore {
         switch input {
         case .ingress(let record, let position):
             guard accept(position) else { return }
-            ingest(record, origin: "\(position.topic)/\(partition)/\(position.offset)")
+            ingest(record, origin: .record(topic: position.topic, offset: position.offset))
         case .envelope(let envelope, let position):
             if let position, !accept(position) { return }
             if position == nil { localAcks[LocalAck(senderPartition: envelope.id.partition, epoch: envelope.id.epoch), default: 0] += 1 }
             if let last = applied[envelope.id.partition], envelope.id <= last { return }
             applied[envelope.id.partition] = envelope.id
             inputsChanged = true
-            route(envelope.target, caller: envelope.source, message: envelope.message, origin: "\(envelope.source?.description ?? "outside")")
+            route(envelope.target, caller: envelope.source, message: envelope.message, origin: .function(envelope.source))
         case .malformed(let record, let position, let reason):
             guard accept(position) else { return }
-            deadLetter(.undecodable(reason), origin: "\(position.topic)/\(partition)/\(position.offset)", key: record.key, value: record.value)
+            deadLetter(.undecodable(reason), origin: .record(topic: position.topic, offset: position.offset), key: record.key, value: record.value)
         }
         drain(now: now)
     }
@@ -105,7 +128,7 @@ public struct PartitionCore {
     public mutating func fireTimers(now: Int64) {
         for timer in timers.takeDue(now: now) {
             timersRemoved.append(timer.sequence)
-            route(timer.target, caller: timer.sender, message: timer.message, origin: "\(timer.sender) (delayed)")
+            route(timer.target, caller: timer.sender, message: timer.message, origin: .timer(timer.sender))
         }
         drain(now: now)
     }
@@ -117,8 +140,11 @@ public struct PartitionCore {
 
     /// Reads one state value of an address (for tests and tools).
     public func state<V>(_ spec: ValueSpec<V>, of address: Address) throws(StatefulFunctionError) -> V? {
-        try states[address]?[spec.name]?.value(for: spec)
+        try entries[address]?.state[spec.name]?.value(for: spec)
     }
+
+    /// How many addresses have state.
+    public var addressCount: Int { entries.count }
 
     private mutating func accept(_ position: InputPosition) -> Bool {
         if let next = positions[position.topic], position.offset < next { return false }
@@ -127,7 +153,7 @@ public struct PartitionCore {
         return true
     }
 
-    private mutating func ingest(_ record: IngressRecord, origin: String) {
+    private mutating func ingest(_ record: IngressRecord, origin: Origin) {
         let size = (record.key?.count ?? 0) + (record.value?.count ?? 0)
         if size > maxRecordBytes {
             return deadLetter(.tooLarge(bytes: size, limit: maxRecordBytes), origin: origin, key: record.key, value: record.value)
@@ -144,10 +170,10 @@ public struct PartitionCore {
     }
 
     /// Queues an invocation here, or puts it in the outbox for the owning partition.
-    private mutating func route(_ target: Address, caller: Address?, message: Message, origin: String) {
+    private mutating func route(_ target: Address, caller: Address?, message: Message, origin: Origin) {
         let owner = partitionOf(target)
         if owner == partition {
-            runQueue.append((target, caller, message, origin))
+            runQueue.append(Pending(target: target, caller: caller, message: message, origin: origin))
         } else {
             let envelope = Envelope(id: takeID(), target: target, source: caller, message: message)
             outbox.append(.envelope(envelope, targetPartition: owner))
@@ -157,29 +183,37 @@ public struct PartitionCore {
     private mutating func drain(now: Int64) {
         var next = 0
         while next < runQueue.count {
-            let (target, caller, message, origin) = runQueue[next]
+            let pending = runQueue[next]
             next += 1
-            invoke(target, caller: caller, message: message, origin: origin, now: now)
+            invoke(pending.target, caller: pending.caller, message: pending.message, origin: pending.origin, now: now)
         }
         runQueue.removeAll(keepingCapacity: true)
     }
 
-    private mutating func invoke(_ target: Address, caller: Address?, message: Message, origin: String, now: Int64) {
+    private mutating func invoke(_ target: Address, caller: Address?, message: Message, origin: Origin, now: Int64) {
         if recordsInvocations { invocations.append((target, caller, message)) }
-        let result = application.invoke(target, caller: caller, message: message, state: states[target] ?? [:], now: now)
-        if case .failed(let reason) = result.outcome {
-            return deadLetter(reason, origin: "\(origin) -> \(target)", key: Array(target.id.utf8), value: message.payload)
+        let index = entries.index(forKey: target)
+        let outcome = application.invoke(target, caller: caller, message: message,
+                                         state: index.map { entries.values[$0].state } ?? AddressState(), now: now, in: context)
+        if case .failed(let reason) = outcome {
+            return deadLetter(reason, origin: origin, target: target, key: Array(target.id.utf8), value: message.payload)
         }
-        if !result.writes.isEmpty {
-            var state = states.removeValue(forKey: target) ?? [:]
-            for (name, cell) in result.writes { state[name] = cell }
-            if !state.isEmpty { states[target] = state }
-            dirty[target, default: []].formUnion(result.writes.keys)
+        if !context.writes.isEmpty {
+            // Invoking touched no other entry, so `index` is still valid.
+            let firstChange: Bool
+            if let index {
+                firstChange = Self.apply(context.writes, to: &entries.values[index])
+            } else {
+                var entry = Entry()
+                firstChange = Self.apply(context.writes, to: &entry)
+                entries[target] = entry
+            }
+            if firstChange { dirty.append(target) }
         }
-        for effect in result.effects {
+        for effect in context.effects {
             switch effect {
             case .send(let to, let message):
-                route(to, caller: target, message: message, origin: "\(target)")
+                route(to, caller: target, message: message, origin: .function(target))
             case .sendDelayed(let to, let message, let delay, let token):
                 nextTimerSequence += 1
                 let timer = PendingTimer(sequence: nextTimerSequence, due: now + delay, sender: target, target: to,
@@ -194,8 +228,24 @@ public struct PartitionCore {
         }
     }
 
-    private mutating func deadLetter(_ reason: DeadLetterReason, origin: String, key: [UInt8]?, value: [UInt8]?) {
-        outbox.append(.deadLetter(DeadLetter(reason: reason, origin: origin, key: key, value: value), id: takeID()))
+    /// Returns true when these are the entry's first changes in the epoch.
+    private static func apply(_ writes: [StateWrite], to entry: inout Entry) -> Bool {
+        let first = entry.dirtyNames.isEmpty
+        for write in writes {
+            entry.state[write.name] = write.cell
+            if !entry.dirtyNames.contains(write.name) { entry.dirtyNames.append(write.name) }
+        }
+        return first
+    }
+
+    private mutating func deadLetter(_ reason: DeadLetterReason, origin: Origin, target: Address? = nil, key: [UInt8]?, value: [UInt8]?) {
+        var text = switch origin {
+        case .record(let topic, let offset): "\(topic)/\(partition)/\(offset)"
+        case .function(let sender): sender?.description ?? "outside"
+        case .timer(let sender): "\(sender) (delayed)"
+        }
+        if let target { text += " -> \(target)" }
+        outbox.append(.deadLetter(DeadLetter(reason: reason, origin: text, key: key, value: value), id: takeID()))
     }
 
     private mutating func takeID() -> MessageID {
@@ -219,16 +269,25 @@ public struct PartitionCore {
         guard hasChanges || snapshot else { return nil }
         var stateChanges: [EpochRecord.StateChange] = []
         if snapshot {
-            for (address, state) in states {
-                for (name, cell) in state {
+            for (address, entry) in entries {
+                for (name, cell) in entry.state.entries {
                     stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
                 }
             }
         } else {
-            for (address, names) in dirty {
-                for name in names {
-                    stateChanges.append(.init(address: address, name: name, value: try states[address]?[name]?.bytes()))
+            for address in dirty {
+                guard let entry = entries[address] else { continue }
+                for name in entry.dirtyNames {
+                    stateChanges.append(.init(address: address, name: name, value: try entry.state[name]?.bytes()))
                 }
+            }
+        }
+        for address in dirty {
+            guard let index = entries.index(forKey: address) else { continue }
+            if entries.values[index].state.isEmpty {
+                entries.remove(at: index)
+            } else {
+                entries.values[index].dirtyNames = []
             }
         }
         let items = outbox
@@ -250,7 +309,7 @@ public struct PartitionCore {
         advanceCompletion()
         epoch += 1
         nextIndex = 0
-        dirty = [:]
+        dirty = []
         timersAdded = []
         timersRemoved = []
         inputsChanged = false
@@ -293,14 +352,14 @@ public struct PartitionCore {
     /// with a snapshot or with the partition's first epoch.
     public mutating func restore(_ record: EpochRecord) {
         if record.isSnapshot {
-            states = [:]
+            entries = [:]
             timers = TimerTable()
             unacknowledged = [:]
         }
         for change in record.states {
-            var state = states.removeValue(forKey: change.address) ?? [:]
-            state[change.name] = change.value.map(StateCell.encoded)
-            if !state.isEmpty { states[change.address] = state }
+            var entry = entries.removeValue(forKey: change.address) ?? Entry()
+            entry.state[change.name] = change.value.map(StateCell.encoded)
+            if !entry.state.isEmpty { entries[change.address] = entry }
         }
         for sequence in record.timersRemoved { timers.remove(sequence) }
         for timer in record.timersAdded { timers.add(timer) }

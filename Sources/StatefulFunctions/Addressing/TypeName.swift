@@ -1,11 +1,38 @@
 /// The type of a function, written `namespace/name` (e.g. `example/greeter`).
 public struct TypeName: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
-    public let namespace: String
-    public let name: String
+    /// One shared reference: addresses are copied on every invocation, and a type name of two
+    /// strings would cost two reference counts per copy.
+    private final class Storage: Sendable {
+        let namespace: String
+        let name: String
+        let hash: Int
+
+        init(namespace: String, name: String) {
+            self.namespace = namespace
+            self.name = name
+            var hasher = Hasher()
+            hasher.combine(namespace)
+            hasher.combine(name)
+            hash = hasher.finalize()
+        }
+    }
+
+    private let storage: Storage
+
+    public var namespace: String { storage.namespace }
+    public var name: String { storage.name }
 
     public init(namespace: String, name: String) {
-        self.namespace = namespace
-        self.name = name
+        storage = Storage(namespace: namespace, name: name)
+    }
+
+    public static func == (lhs: TypeName, rhs: TypeName) -> Bool {
+        lhs.storage === rhs.storage
+            || (lhs.storage.hash == rhs.storage.hash && lhs.name == rhs.name && lhs.namespace == rhs.namespace)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(storage.hash)
     }
 
     /// Parses `namespace/name`; both parts must be non-empty and the name has no further `/`.

@@ -6,7 +6,7 @@ public typealias FunctionBody = @Sendable (Context, Message) throws -> Void
 public struct FunctionBinding: Sendable {
     public let type: TypeName
     public let states: [any StateSpec]
-    let stateNames: Set<String>
+    let stateNames: [String]
     let body: FunctionBody
 }
 
@@ -31,7 +31,7 @@ public struct Application: Sendable {
     /// Binds `type` to `body`, with the state it may use. Binding a type twice is a programming error.
     public mutating func bind(_ type: TypeName, states: [any StateSpec] = [], _ body: @escaping FunctionBody) {
         precondition(functions[type] == nil, "function type \(type) is bound twice")
-        functions[type] = FunctionBinding(type: type, states: states, stateNames: Set(states.map(\.name)), body: body)
+        functions[type] = FunctionBinding(type: type, states: states, stateNames: states.map(\.name), body: body)
     }
 
     /// Registers a handler for failures of plain (non-transactional) invocations that throw `E`.

@@ -1,51 +1,71 @@
 /// What a function sees during one invocation: its address, the caller, its state, and the
 /// ways to cause effects. Everything is buffered: the runtime applies the state changes and
 /// effects only if the invocation returns normally.
+///
+/// A context is valid only during the invocation it is passed to: runtimes reuse it. One
+/// invocation uses it at a time, so its properties skip dynamic exclusivity checks.
 public final class Context {
     /// The address being invoked.
-    public let address: Address
+    @exclusivity(unchecked) public private(set) var address = Address("statefun/none", "")
     /// The function that sent the message, or nil for an ingress record or a timer from outside.
-    public let caller: Address?
+    @exclusivity(unchecked) public private(set) var caller: Address?
     /// The runtime's time, milliseconds since the epoch.
-    public let now: Int64
+    @exclusivity(unchecked) public private(set) var now: Int64 = 0
 
-    private let declaredStates: Set<String>
-    private let stored: AddressState
-    private(set) var writes: [String: StateCell?] = [:]
-    private(set) var effects: [Effect] = []
+    /// Few per function: a linear scan beats hashing.
+    @exclusivity(unchecked) @usableFromInline var declaredStates: [String] = []
+    @exclusivity(unchecked) @usableFromInline var stored = AddressState()
+    /// State changes of the invocation, in write order, one per name.
+    @exclusivity(unchecked) public private(set) var writes: [StateWrite] = []
+    /// Effects of the invocation, in order.
+    @exclusivity(unchecked) public private(set) var effects: [Effect] = []
 
-    init(address: Address, caller: Address?, now: Int64, declaredStates: Set<String>, stored: AddressState) {
+    /// An empty context, for a runtime to reuse through `Application.invoke`.
+    public init() {}
+
+    func reset(address: Address, caller: Address?, now: Int64, declaredStates: [String], stored: AddressState) {
         self.address = address
         self.caller = caller
         self.now = now
         self.declaredStates = declaredStates
         self.stored = stored
+        writes.removeAll(keepingCapacity: true)
+        effects.removeAll(keepingCapacity: true)
     }
 
     // MARK: State
 
     /// The value of `spec`, or nil if it was never written (or was deleted).
+    @inlinable
     public func get<V>(_ spec: ValueSpec<V>) throws(StatefulFunctionError) -> V? {
         try checkDeclared(spec)
-        let cell: StateCell?? = writes[spec.name]
-        switch cell {
-        case .some(.some(let written)): return try written.value(for: spec)
-        case .some(.none): return nil
-        case .none: return try stored[spec.name]?.value(for: spec)
+        if let written = writes.first(where: { $0.name == spec.name }) { return try written.cell?.value(for: spec) }
+        return try stored[spec.name]?.value(for: spec)
+    }
+
+    @inlinable
+    public func set<V>(_ spec: ValueSpec<V>, _ value: V) throws(StatefulFunctionError) {
+        try checkDeclared(spec)
+        record(StateWrite(name: spec.name, cell: .decoded(value, spec: spec)))
+    }
+
+    @inlinable
+    public func delete<V>(_ spec: ValueSpec<V>) throws(StatefulFunctionError) {
+        try checkDeclared(spec)
+        record(StateWrite(name: spec.name, cell: nil))
+    }
+
+    @usableFromInline
+    func record(_ write: StateWrite) {
+        if let index = writes.firstIndex(where: { $0.name == write.name }) {
+            writes[index] = write
+        } else {
+            writes.append(write)
         }
     }
 
-    public func set<V>(_ spec: ValueSpec<V>, _ value: V) throws(StatefulFunctionError) {
-        try checkDeclared(spec)
-        writes[spec.name] = .some(.decoded(value, spec: spec))
-    }
-
-    public func delete<V>(_ spec: ValueSpec<V>) throws(StatefulFunctionError) {
-        try checkDeclared(spec)
-        writes[spec.name] = .some(nil)
-    }
-
-    private func checkDeclared(_ spec: some StateSpec) throws(StatefulFunctionError) {
+    @inlinable
+    func checkDeclared(_ spec: some StateSpec) throws(StatefulFunctionError) {
         guard declaredStates.contains(spec.name) else {
             throw StatefulFunctionError(.undeclaredState, "\(address.type) did not declare state \"\(spec.name)\"")
         }

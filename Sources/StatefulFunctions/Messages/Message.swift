@@ -25,7 +25,7 @@ public struct Message: Hashable, Sendable {
     /// the runtime treats as a message the function does not accept.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws(StatefulFunctionError) -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(payload))
+            return try JSONDecoder.statefun.decode(T.self, from: Data(payload))
         } catch {
             throw StatefulFunctionError(.messageDecoding, "payload is not a \(T.self): \(error)")
         }
@@ -35,10 +35,15 @@ public struct Message: Hashable, Sendable {
 }
 
 extension JSONEncoder {
-    /// Sorted keys, so that equal values encode to equal bytes.
-    static var statefun: JSONEncoder {
+    /// Sorted keys, so that equal values encode to equal bytes. Shared: creating an encoder
+    /// costs more than most encodings.
+    static let statefun: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
+}
+
+extension JSONDecoder {
+    static let statefun = JSONDecoder()
 }

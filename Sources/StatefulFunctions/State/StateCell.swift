@@ -3,7 +3,7 @@
 public enum StateCell: @unchecked Sendable {
     case encoded([UInt8])
     /// `value` is the `Value` of the spec that wrote it; `encode` turns it into bytes.
-    case decoded(value: Any, encode: @Sendable () throws -> [UInt8])
+    case decoded(value: Any, encode: @Sendable (Any) throws -> [UInt8])
 
     /// Bytes for a checkpoint.
     public func bytes() throws(StatefulFunctionError) -> [UInt8] {
@@ -11,17 +11,18 @@ public enum StateCell: @unchecked Sendable {
         case .encoded(let bytes):
             return bytes
         case .decoded(let value, let encode):
-            do { return try encode() } catch {
+            do { return try encode(value) } catch {
                 throw StatefulFunctionError(.stateEncoding, "cannot encode \(type(of: value)): \(error)")
             }
         }
     }
 
+    @inlinable
     static func decoded<V>(_ value: V, spec: ValueSpec<V>) -> StateCell {
-        let codec = spec.codec
-        return .decoded(value: value, encode: { try codec.encode(value) })
+        .decoded(value: value, encode: spec.encodeErased)
     }
 
+    @inlinable
     public func value<V>(for spec: ValueSpec<V>) throws(StatefulFunctionError) -> V {
         switch self {
         case .decoded(let value, _):
@@ -35,5 +36,42 @@ public enum StateCell: @unchecked Sendable {
     }
 }
 
-/// The state of one address: declared name → value.
-public typealias AddressState = [String: StateCell]
+/// The state of one address: declared name → value. Functions declare few values, so a small
+/// array searched by name beats hashing.
+public struct AddressState: Sendable {
+    public var entries: [(name: String, cell: StateCell)] = []
+
+    @inlinable
+    public init() {}
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    @inlinable
+    public subscript(name: String) -> StateCell? {
+        get {
+            for index in entries.indices where entries[index].name == name { return entries[index].cell }
+            return nil
+        }
+        set {
+            let index = entries.firstIndex { $0.name == name }
+            switch (index, newValue) {
+            case (let index?, let cell?): entries[index].cell = cell
+            case (let index?, nil): entries.remove(at: index)
+            case (nil, let cell?): entries.append((name, cell))
+            case (nil, nil): break
+            }
+        }
+    }
+}
+
+/// A state change of one invocation: a new value, or nil to delete.
+public struct StateWrite: Sendable {
+    public let name: String
+    public let cell: StateCell?
+
+    @inlinable
+    init(name: String, cell: StateCell?) {
+        self.name = name
+        self.cell = cell
+    }
+}
