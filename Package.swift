@@ -67,6 +67,15 @@ let package = Package(
             dependencies: ["Runtime", "StatefulFunctions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/InvocationThroughput"
         ),
+        .executableTarget(
+            name: "WorkerThroughput",
+            dependencies: [
+                "Worker", "Kafka", "StatefulFunctions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/WorkerThroughput"
+        ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "StatefulFunctions"]),
         .testTarget(

@@ -14,6 +14,9 @@ struct Topics {
         try await admin.ensureTopic(configuration.checkpointTopic, partitions: partitions, replicationFactor: replication,
                                     configs: ["retention.ms": "-1"])
         try await admin.ensureTopic(configuration.deadLetterTopic, partitions: 1, replicationFactor: replication)
+        for topic in application.egressTopics {
+            try await admin.ensureTopic(topic, partitions: partitions, replicationFactor: replication)
+        }
         for topic in Set(application.ingresses.map(\.topic)) {
             try await admin.ensureTopic(topic, partitions: partitions, replicationFactor: replication)
             let existing = try await admin.describeTopic(topic).partitionCount

@@ -33,6 +33,7 @@ public enum Greeter {
                                         value: try Message(json: greeting).payload))
         }
         app.ingress(IngressBinding(topic: requestsTopic, type: type))
+        app.egress(topic: greetingsTopic)
         return app
     }
 

@@ -23,6 +23,9 @@ public struct Application: Sendable {
     private(set) var functions: [TypeName: FunctionBinding] = [:]
     private(set) var exceptionHandlers: [ExceptionHandler] = []
     public private(set) var ingresses: [IngressBinding] = []
+    /// Egress topics the worker creates at start (functions may write to others too, which
+    /// then must exist or be auto-created by the broker).
+    public private(set) var egressTopics: Set<String> = []
 
     public init(name: String) {
         self.name = name
@@ -48,6 +51,11 @@ public struct Application: Sendable {
     /// Invokes `type` for each record on `topic`.
     public mutating func ingress(_ binding: IngressBinding) {
         ingresses.append(binding)
+    }
+
+    /// Declares an egress topic, so that it exists before the first record is written to it.
+    public mutating func egress(topic: String) {
+        egressTopics.insert(topic)
     }
 
     public func binding(for type: TypeName) -> FunctionBinding? { functions[type] }

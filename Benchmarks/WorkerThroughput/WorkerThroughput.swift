@@ -1,0 +1,258 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import StatefulFunctions
+import Synchronization
+import Worker
+
+/// Kafka in to Kafka out: a stateful counter on the engine (exactly-once, checkpointed)
+/// against a plain consume-then-produce echo with the same client settings, on the same broker
+/// in the same run. Then recovery: a worker restarting over many addresses of state.
+@main
+struct WorkerThroughput: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(subcommands: [Pipeline.self, Recovery.self])
+}
+
+struct Common: ParsableArguments {
+    @Option(help: "Broker address.") var bootstrap = "127.0.0.1:9092"
+    @Option(help: "Key partitions / topic partitions.") var partitions = 4
+}
+
+enum Bench {
+    static let counter: TypeName = "bench/counter"
+    static let count = ValueSpec<Int>("count")
+    static let blob = ValueSpec<[UInt8]>("blob", codec: .bytes)
+
+    /// Counts per key and echoes the payload to the egress topic.
+    static func counterApplication(input: String, output: String) -> Application {
+        var app = Application(name: "bench")
+        app.bind(counter, states: [count, blob]) { context, message in
+            try context.set(count, (try context.get(count) ?? 0) + 1)
+            if message.payload.count >= 400 { try context.set(blob, message.payload) }
+            context.egress(EgressRecord(topic: output, key: Array(context.address.id.utf8), value: message.payload))
+        }
+        app.ingress(IngressBinding(topic: input, type: counter, codec: .raw))
+        return app
+    }
+
+    static func quietLogger() -> Logger {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        return logger
+    }
+
+    static func nanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    /// A 100-byte payload that starts with its send time.
+    static func payload(size: Int = 100) -> [UInt8] {
+        var bytes = Array(String(nanos()).utf8)
+        bytes += [UInt8](repeating: UInt8(ascii: " "), count: max(0, size - bytes.count))
+        return bytes
+    }
+
+    static func sentAt(_ payload: [UInt8]) -> UInt64? {
+        UInt64(String(decoding: payload.prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self))
+    }
+
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+}
+
+/// Reads an output topic, counting records and their latencies.
+final class OutputMeter: Sendable {
+    private let consumer: KafkaConsumer
+    private final class Tally: Sendable {
+        let state = Mutex<(count: Int, latencies: [Double])>((0, []))
+    }
+
+    private let tally = Tally()
+    private let task: Task<Void, Never>
+
+    init(bootstrap: String, topic: String, partitions: Int) throws {
+        consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap))
+        try consumer.assign((0..<partitions).map { TopicPartitionOffset(topic, Int32($0), offset: TopicPartitionOffset.beginning) })
+        let consumer = consumer, tally = tally
+        task = Task {
+            for await event in consumer.events {
+                guard case .records(let records) = event else { continue }
+                let now = Bench.nanos()
+                let latencies = records.compactMap { $0.value.flatMap(Bench.sentAt) }.map { Double(now - min(now, $0)) / 1e6 }
+                tally.state.withLock { $0.count += records.count; $0.latencies += latencies }
+            }
+        }
+    }
+
+    var count: Int { tally.state.withLock { $0.count } }
+    var latencies: [Double] { tally.state.withLock { $0.latencies } }
+
+    func reset() { tally.state.withLock { $0 = (0, []) } }
+
+    func wait(for count: Int, seconds: Double) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while self.count < count {
+            guard ContinuousClock.now < deadline else { throw ValidationError("only \(self.count) of \(count) outputs") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    func close() async {
+        await consumer.close()
+        task.cancel()
+    }
+}
+
+struct Pipeline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stateful counter against a plain Kafka echo.")
+    @OptionGroup var common: Common
+    @Option(help: "Records for the throughput run.") var records = 100_000
+    @Option(help: "Rate of the latency run, records/s.") var rate = 2_000
+    @Option(help: "Seconds of the latency run.") var seconds = 5
+    @Option(help: "Distinct keys.") var keys = 1_000
+    @Option(help: "Checkpoint interval of the engine, ms.") var checkpointInterval = 5
+
+    func run() async throws {
+        let run = UUID().uuidString.prefix(6).lowercased()
+        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: common.bootstrap))
+        for topic in ["echo-in-\(run)", "echo-out-\(run)", "count-in-\(run)", "count-out-\(run)"] {
+            try await admin.createTopic(topic, partitions: common.partitions)
+        }
+
+        // The echo: consume, produce, nothing else.
+        let echoIn = "echo-in-\(run)", echoOut = "echo-out-\(run)"
+        let echoConsumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: common.bootstrap))
+        try echoConsumer.assign((0..<common.partitions).map { TopicPartitionOffset(echoIn, Int32($0), offset: TopicPartitionOffset.beginning) })
+        var echoProducerConfiguration = KafkaProducerConfiguration(bootstrapServers: common.bootstrap)
+        echoProducerConfiguration.lingerMilliseconds = 1
+        let echoProducer = try KafkaProducer(configuration: echoProducerConfiguration)
+        let echo = Task {
+            for await event in echoConsumer.events {
+                guard case .records(let batch) = event else { continue }
+                for record in batch {
+                    try? await echoProducer.enqueue(ProducerRecord(topic: echoOut, key: record.key, value: record.value))
+                }
+            }
+        }
+
+        var configuration = WorkerConfiguration(bootstrapServers: common.bootstrap, applicationID: "bench-\(run)")
+        configuration.partitions = common.partitions
+        configuration.checkpointIntervalMilliseconds = checkpointInterval
+        let worker = Worker(application: Bench.counterApplication(input: "count-in-\(run)", output: "count-out-\(run)"),
+                            configuration: configuration, logger: Bench.quietLogger())
+        let workerTask = Task { try await worker.run() }
+
+        let echoResult = try await measure(input: echoIn, output: echoOut)
+        let engineResult = try await measure(input: "count-in-\(run)", output: "count-out-\(run)")
+
+        print("")
+        print("| pipeline | throughput (records/s) | p50 (ms) | p99 (ms) | max (ms) |")
+        print("|---|---|---|---|---|")
+        for (name, result) in [("plain Kafka echo (baseline)", echoResult), ("stateful counter, exactly-once", engineResult)] {
+            print(String(format: "| %@ | %.0f | %.1f | %.1f | %.1f |", name, result.throughput, result.p50, result.p99, result.max))
+        }
+        print(String(format: "throughput ratio %.2f (target >= 0.50); p99 %.1f ms vs echo p99 + one checkpoint interval = %.1f ms",
+                     engineResult.throughput / echoResult.throughput, engineResult.p99, echoResult.p99 + Double(checkpointInterval)))
+
+        workerTask.cancel()
+        try? await workerTask.value
+        echo.cancel()
+        await echoConsumer.close()
+        try? await echoProducer.shutdown()
+    }
+
+    struct Result {
+        var throughput: Double
+        var p50: Double
+        var p99: Double
+        var max: Double
+    }
+
+    /// A burst of `records` for throughput, then a paced run for latency.
+    func measure(input: String, output: String) async throws -> Result {
+        let meter = try OutputMeter(bootstrap: common.bootstrap, topic: output, partitions: common.partitions)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: common.bootstrap)
+        producerConfiguration.lingerMilliseconds = 1
+        let producer = try KafkaProducer(configuration: producerConfiguration)
+
+        // Warm-up: the first records wait for the group join and recovery.
+        try await producer.send(ProducerRecord(topic: input, key: Array("warm".utf8), value: Bench.payload()))
+        try await meter.wait(for: 1, seconds: 60)
+        meter.reset()
+
+        let started = ContinuousClock.now
+        for index in 0..<records {
+            try await producer.enqueue(ProducerRecord(topic: input, key: Array("k\(index % keys)".utf8), value: Bench.payload()))
+        }
+        try await producer.flush()
+        try await meter.wait(for: records, seconds: 300)
+        let elapsed = ContinuousClock.now - started
+        let throughput = Double(records) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        meter.reset()
+
+        let total = rate * seconds
+        let interval = Duration.seconds(1) / rate
+        let pacedStart = ContinuousClock.now
+        for index in 0..<total {
+            try await Task.sleep(until: pacedStart + interval * index, clock: .continuous)
+            try await producer.enqueue(ProducerRecord(topic: input, key: Array("k\(index % keys)".utf8), value: Bench.payload()))
+        }
+        try await producer.flush()
+        try await meter.wait(for: total, seconds: 120)
+        let sorted = meter.latencies.sorted()
+        try await producer.shutdown()
+        await meter.close()
+        return Result(throughput: throughput, p50: Bench.percentile(sorted, 0.5), p99: Bench.percentile(sorted, 0.99),
+                      max: sorted.last ?? 0)
+    }
+}
+
+struct Recovery: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Time for a worker to resume over many addresses of state.")
+    @OptionGroup var common: Common
+    @Option(help: "Addresses with state.") var addresses = 100_000
+    @Option(help: "Bytes of state per address.") var stateBytes = 400
+
+    func run() async throws {
+        let run = UUID().uuidString.prefix(6).lowercased()
+        let input = "recovery-in-\(run)", output = "recovery-out-\(run)"
+        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: common.bootstrap))
+        try await admin.createTopic(input, partitions: common.partitions)
+        try await admin.createTopic(output, partitions: common.partitions)
+        var configuration = WorkerConfiguration(bootstrapServers: common.bootstrap, applicationID: "recovery-\(run)")
+        configuration.partitions = common.partitions
+        configuration.kafkaProperties["session.timeout.ms"] = "3000"
+        let application = Bench.counterApplication(input: input, output: output)
+        let meter = try OutputMeter(bootstrap: common.bootstrap, topic: output, partitions: common.partitions)
+
+        // Load: one record of `stateBytes` per address.
+        let loader = Worker(application: application, configuration: configuration, logger: Bench.quietLogger())
+        let loading = Task { try await loader.run() }
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: common.bootstrap)
+        producerConfiguration.lingerMilliseconds = 5
+        let producer = try KafkaProducer(configuration: producerConfiguration)
+        for index in 0..<addresses {
+            try await producer.enqueue(ProducerRecord(topic: input, key: Array("a\(index)".utf8), value: Bench.payload(size: stateBytes)))
+        }
+        try await producer.flush()
+        try await meter.wait(for: addresses, seconds: 600)
+        loading.cancel()
+        try? await loading.value
+        print("loaded \(addresses) addresses of \(stateBytes) bytes; worker stopped")
+
+        // Restart and time until a new record comes out.
+        let started = ContinuousClock.now
+        let restarted = Worker(application: application, configuration: configuration, logger: Bench.quietLogger())
+        let running = Task { try await restarted.run() }
+        try await producer.send(ProducerRecord(topic: input, key: Array("a0".utf8), value: Bench.payload()))
+        try await meter.wait(for: addresses + 1, seconds: 120)
+        let elapsed = ContinuousClock.now - started
+        print("| recovery | addresses | state per address | worker start to first output |")
+        print("|---|---|---|---|")
+        print("| restart | \(addresses) | \(stateBytes) B | \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds]))) |")
+        running.cancel()
+        try? await running.value
+        try await producer.shutdown()
+        await meter.close()
+    }
+}
