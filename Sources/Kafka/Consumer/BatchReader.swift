@@ -10,10 +10,15 @@ final class BatchReader: @unchecked Sendable {
         buffer = Array(repeating: nil, count: max(1, maxBatchSize))
     }
 
-    /// Waits up to `timeoutMilliseconds` for messages; rebalance callbacks run inside this call.
+    /// Waits up to `timeoutMilliseconds` for a first message, then takes what else is already
+    /// there without waiting (a batch call waits for a full batch or the timeout, which would
+    /// add the whole timeout to latency under light load). Rebalance callbacks run in here.
     func read(_ queue: OpaquePointer, timeoutMilliseconds: Int32) -> [KafkaConsumerEvent] {
-        let count = buffer.withUnsafeMutableBufferPointer { slots in
-            rd_kafka_consume_batch_queue(queue, timeoutMilliseconds, slots.baseAddress, slots.count)
+        let count = buffer.withUnsafeMutableBufferPointer { slots -> Int in
+            let first = rd_kafka_consume_batch_queue(queue, timeoutMilliseconds, slots.baseAddress, 1)
+            guard first == 1, slots.count > 1 else { return first }
+            let rest = rd_kafka_consume_batch_queue(queue, 0, slots.baseAddress! + 1, slots.count - 1)
+            return rest < 0 ? 1 : 1 + rest
         }
         if count < 0 { return [.error(.from(rd_kafka_last_error(), "consume"))] }
         var events: [KafkaConsumerEvent] = []
