@@ -34,7 +34,7 @@ public final class FunctionTestHarness {
     }
 
     /// Delivers a record as if read from the ingress `topic`.
-    public func ingest(topic: String, key: String?, value: String?, headers: [EgressHeader] = []) {
+    public func ingest(topic: String, key: String?, value: String?, headers: [RecordHeader] = []) {
         ingest(IngressRecord(topic: topic, key: key.map { Array($0.utf8) }, value: value.map { Array($0.utf8) }, headers: headers))
     }
 

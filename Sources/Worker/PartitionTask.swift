@@ -159,7 +159,7 @@ final class PartitionTask: Sendable {
                     core.process(.malformed(ingress, position: position, reason: "\(error)"), now: now)
                 }
             } else {
-                let headers = record.headers.map { EgressHeader(key: $0.key, value: $0.value ?? []) }
+                let headers = record.headers.map { RecordHeader(key: $0.key, value: $0.value ?? []) }
                 core.process(.ingress(IngressRecord(topic: record.topic, key: record.key, value: record.value, headers: headers),
                                       position: position), now: now)
             }

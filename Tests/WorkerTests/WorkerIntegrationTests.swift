@@ -41,82 +41,83 @@ private enum TestApp {
     }
 }
 
+/// Runs `body` against an in-process worker of the test app, with a producer and a reader on
+/// each of `outputs` (topic suffixes, created first with one partition); stops them all after.
+private func withTestWorker(
+    _ prefix: String, outputs: [String], configure: (inout WorkerConfiguration) -> Void = { _ in },
+    _ body: (_ id: String, _ producer: KafkaProducer, _ readers: [String: TopicReader]) async throws -> Void
+) async throws {
+    let id = Broker.uniqueID(prefix)
+    let admin = try KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap))
+    var readers: [String: TopicReader] = [:]
+    for output in outputs {
+        try await admin.createTopic("\(id)-\(output)", partitions: 1)
+        readers[output] = try TopicReader("\(id)-\(output)", partitions: 1)
+    }
+    var configuration = workerConfiguration(id)
+    configure(&configuration)
+    let worker = InProcessWorker(TestApp.application(id: id), configuration)
+    let producer = try Broker.producer()
+    var failure: (any Error)?
+    do { try await body(id, producer, readers) } catch { failure = error }
+    try await producer.shutdown()
+    for reader in readers.values { await reader.close() }
+    try await worker.stop()
+    if let failure { throw failure }
+}
+
 @Suite(.serialized) struct WorkerIntegrationTests {
     @Test func greetingsFlowFromIngressThroughStateToEgress() async throws {
-        let id = Broker.uniqueID("greet")
-        try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-greetings", partitions: 1)
-        let worker = InProcessWorker(TestApp.application(id: id), workerConfiguration(id))
-        let greetings = try TopicReader("\(id)-greetings", partitions: 1)
-        let producer = try Broker.producer()
-        for name in ["ann", "ben", "ann", "cat", "ann", "ben"] {
-            try await producer.send(ProducerRecord(topic: "\(id)-requests", key: name, value: #"{"name":"\#(name)"}"#))
+        try await withTestWorker("greet", outputs: ["greetings"]) { id, producer, readers in
+            let greetings = readers["greetings"]!
+            for name in ["ann", "ben", "ann", "cat", "ann", "ben"] {
+                try await producer.send(ProducerRecord(topic: "\(id)-requests", key: name, value: #"{"name":"\#(name)"}"#))
+            }
+            try await greetings.wait("six greetings") { $0.count >= 6 }
+            let decoded = try greetings.records.map { try Message(bytes: $0.value ?? []).decode(Greeter.Greeting.self) }
+            let seenByName = Dictionary(grouping: decoded, by: \.name).mapValues { $0.map(\.seen) }
+            #expect(seenByName == ["ann": [1, 2, 3], "ben": [1, 2], "cat": [1]])
+            let ids = greetings.records.compactMap { $0.headerText(WorkerHeaders.id) }
+            #expect(Set(ids).count == 6, "each egress record carries its own stable id")
         }
-        try await greetings.wait("six greetings") { $0.count >= 6 }
-        let decoded = try greetings.records.map { try Message(bytes: $0.value ?? []).decode(Greeter.Greeting.self) }
-        let seenByName = Dictionary(grouping: decoded, by: \.name).mapValues { $0.map(\.seen) }
-        #expect(seenByName == ["ann": [1, 2, 3], "ben": [1, 2], "cat": [1]])
-        let ids = greetings.records.compactMap { $0.headerText(WorkerHeaders.id) }
-        #expect(Set(ids).count == 6, "each egress record carries its own stable id")
-        try await producer.shutdown()
-        await greetings.close()
-        try await worker.stop()
     }
 
     @Test func aChainOfFunctionsCrossesPartitions() async throws {
-        let id = Broker.uniqueID("chain")
-        try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-out", partitions: 1)
-        let worker = InProcessWorker(TestApp.application(id: id), workerConfiguration(id))
-        let out = try TopicReader("\(id)-out", partitions: 1)
-        let producer = try Broker.producer()
-        try await producer.send(ProducerRecord(topic: "\(id)-relay", key: "r0", value: #"{"remaining":9,"trail":[]}"#))
-        try await out.wait("the end of the chain") { !$0.isEmpty }
-        #expect(out.records.map(\.valueText) == [(0...9).map { "r\($0)" }.joined(separator: ",")])
-        let partitions = Set((0...9).map { Murmur2Partitioner.partition(forKey: "r\($0)", partitionCount: 4) })
-        #expect(partitions.count > 1, "the chain really spans partitions")
-        try await producer.shutdown()
-        await out.close()
-        try await worker.stop()
+        try await withTestWorker("chain", outputs: ["out"]) { id, producer, readers in
+            let out = readers["out"]!
+            try await producer.send(ProducerRecord(topic: "\(id)-relay", key: "r0", value: #"{"remaining":9,"trail":[]}"#))
+            try await out.wait("the end of the chain") { !$0.isEmpty }
+            #expect(out.records.map(\.valueText) == [(0...9).map { "r\($0)" }.joined(separator: ",")])
+            let partitions = Set((0...9).map { Murmur2Partitioner.partition(forKey: "r\($0)", partitionCount: 4) })
+            #expect(partitions.count > 1, "the chain really spans partitions")
+        }
     }
 
     @Test func aDelayedMessageFiresOnce() async throws {
-        let id = Broker.uniqueID("delay")
-        try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-out", partitions: 1)
-        let worker = InProcessWorker(TestApp.application(id: id), workerConfiguration(id))
-        let out = try TopicReader("\(id)-out", partitions: 1)
-        let producer = try Broker.producer()
-        let sent = ContinuousClock.now
-        try await producer.send(ProducerRecord(topic: "\(id)-timer", key: "t1", value: #""schedule""#))
-        try await out.wait("the delayed message") { !$0.isEmpty }
-        #expect(ContinuousClock.now - sent >= .milliseconds(500), "not before its delay")
-        try await Task.sleep(for: .seconds(1))
-        #expect(out.records.map(\.valueText) == ["fired"])
-        try await producer.shutdown()
-        await out.close()
-        try await worker.stop()
+        try await withTestWorker("delay", outputs: ["out"]) { id, producer, readers in
+            let out = readers["out"]!
+            let sent = ContinuousClock.now
+            try await producer.send(ProducerRecord(topic: "\(id)-timer", key: "t1", value: #""schedule""#))
+            try await out.wait("the delayed message") { !$0.isEmpty }
+            #expect(ContinuousClock.now - sent >= .milliseconds(500), "not before its delay")
+            try await Task.sleep(for: .seconds(1))
+            #expect(out.records.map(\.valueText) == ["fired"])
+        }
     }
 
     @Test func badRecordsGoToTheDeadLetterTopicAndProcessingContinues() async throws {
-        let id = Broker.uniqueID("dlq")
-        try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-greetings", partitions: 1)
-        var configuration = workerConfiguration(id)
-        configuration.maxRecordBytes = 10_000
-        let worker = InProcessWorker(TestApp.application(id: id), configuration)
-        let greetings = try TopicReader("\(id)-greetings", partitions: 1)
-        let deadLetters = try TopicReader("\(id)-dead-letters", partitions: 1)
-        let producer = try Broker.producer()
-        try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: "not json"))
-        try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: #"{"wrong":1}"#))
-        try await producer.send(ProducerRecord(topic: "\(id)-requests", key: Array("eve".utf8), value: Array(repeating: 32, count: 20_000)))
-        try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: #"{"name":"eve"}"#))
-        try await greetings.wait("the good record's greeting") { !$0.isEmpty }
-        try await deadLetters.wait("three dead letters") { $0.count >= 3 }
-        #expect(deadLetters.records.compactMap { $0.headerText(WorkerHeaders.reason) } == ["undecodable", "rejected", "too-large"])
-        #expect(deadLetters.records.allSatisfy { $0.headerText(WorkerHeaders.origin)?.hasPrefix("\(id)-requests/") == true })
-        #expect(deadLetters.records.first?.valueText == "not json")
-        #expect(greetings.records.count == 1)
-        try await producer.shutdown()
-        await greetings.close()
-        await deadLetters.close()
-        try await worker.stop()
+        try await withTestWorker("dlq", outputs: ["greetings", "dead-letters"], configure: { $0.maxRecordBytes = 10_000 }) { id, producer, readers in
+            let (greetings, deadLetters) = (readers["greetings"]!, readers["dead-letters"]!)
+            try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: "not json"))
+            try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: #"{"wrong":1}"#))
+            try await producer.send(ProducerRecord(topic: "\(id)-requests", key: Array("eve".utf8), value: Array(repeating: 32, count: 20_000)))
+            try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: #"{"name":"eve"}"#))
+            try await greetings.wait("the good record's greeting") { !$0.isEmpty }
+            try await deadLetters.wait("three dead letters") { $0.count >= 3 }
+            #expect(deadLetters.records.compactMap { $0.headerText(WorkerHeaders.reason) } == ["undecodable", "rejected", "too-large"])
+            #expect(deadLetters.records.allSatisfy { $0.headerText(WorkerHeaders.origin)?.hasPrefix("\(id)-requests/") == true })
+            #expect(deadLetters.records.first?.valueText == "not json")
+            #expect(greetings.records.count == 1)
+        }
     }
 }

@@ -100,8 +100,8 @@ extension ByteReader {
         let topic = try readString()
         let key = try readOptionalBytes()
         let value = try readOptionalBytes()
-        var headers: [EgressHeader] = []
-        for _ in 0..<(try readCount()) { headers.append(EgressHeader(key: try readString(), value: try readBytes())) }
+        var headers: [RecordHeader] = []
+        for _ in 0..<(try readCount()) { headers.append(RecordHeader(key: try readString(), value: try readBytes())) }
         return EgressRecord(topic: topic, key: key, value: value, headers: headers)
     }
 

@@ -1,20 +1,5 @@
 import Foundation
 
-/// A record as read from an ingress topic, before it becomes an invocation.
-public struct IngressRecord: Sendable {
-    public var topic: String
-    public var key: [UInt8]?
-    public var value: [UInt8]?
-    public var headers: [EgressHeader]
-
-    public init(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [EgressHeader] = []) {
-        self.topic = topic
-        self.key = key
-        self.value = value
-        self.headers = headers
-    }
-}
-
 /// How records of an ingress topic become invocations of a function type.
 public struct IngressBinding: Sendable {
     public enum PayloadCodec: String, Sendable {

@@ -1,18 +1,19 @@
-/// A record a function writes to a Kafka egress topic.
-public struct EgressRecord: Hashable, Sendable {
+/// A Kafka record as functions see it: what an ingress topic delivers and what a function
+/// writes to an egress topic.
+public struct TopicRecord: Hashable, Sendable {
     public var topic: String
     public var key: [UInt8]?
     public var value: [UInt8]?
-    public var headers: [EgressHeader]
+    public var headers: [RecordHeader]
 
-    public init(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [EgressHeader] = []) {
+    public init(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = []) {
         self.topic = topic
         self.key = key
         self.value = value
         self.headers = headers
     }
 
-    public init(topic: String, key: String, value: String, headers: [EgressHeader] = []) {
+    public init(topic: String, key: String, value: String, headers: [RecordHeader] = []) {
         self.init(topic: topic, key: Array(key.utf8), value: Array(value.utf8), headers: headers)
     }
 
@@ -20,7 +21,12 @@ public struct EgressRecord: Hashable, Sendable {
     public var valueText: String? { value.map { String(decoding: $0, as: UTF8.self) } }
 }
 
-public struct EgressHeader: Hashable, Sendable {
+/// A record written to a Kafka egress topic.
+public typealias EgressRecord = TopicRecord
+/// A record read from an ingress topic, before it becomes an invocation.
+public typealias IngressRecord = TopicRecord
+
+public struct RecordHeader: Hashable, Sendable {
     public var key: String
     public var value: [UInt8]
 
