@@ -108,6 +108,8 @@ final class PartitionTask: Sendable {
         }
 
         mutating func run(group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
+            // Recovered timers must fire even if no input ever arrives.
+            scheduleWake(group: &group)
             while true {
                 let events = await task.mailbox.next()
                 if events.isEmpty && task.mailbox.isClosed { return }

@@ -28,17 +28,28 @@ private enum TestApp {
                 context.send(try Message(json: hop), to: Address(relay, "r\(next)"))
             }
         }
+        // "schedule" or {"delay": milliseconds}; fires once after the delay (500 ms by default).
         app.bind(timer) { context, message in
             if message.text == "\"fire\"" {
                 context.egress(EgressRecord(topic: "\(id)-out", key: "timer", value: "fired"))
             } else {
-                context.send(Message(text: "\"fire\""), to: context.address, after: .milliseconds(500))
+                let delay = (try? message.decode([String: Int].self))?["delay"] ?? 500
+                context.send(Message(text: "\"fire\""), to: context.address, after: .milliseconds(delay))
             }
         }
         app.ingress(IngressBinding(topic: "\(id)-relay", type: relay))
         app.ingress(IngressBinding(topic: "\(id)-timer", type: timer))
         return app
     }
+}
+
+/// Starts a worker of the test app, runs `body`, stops the worker.
+private func withWorker(_ id: String, _ body: () async throws -> Void) async throws {
+    let worker = InProcessWorker(TestApp.application(id: id), workerConfiguration(id))
+    var failure: (any Error)?
+    do { try await body() } catch { failure = error }
+    try await worker.stop()
+    if let failure { throw failure }
 }
 
 /// Runs `body` against an in-process worker of the test app, with a producer and a reader on
@@ -103,6 +114,31 @@ private func withTestWorker(
             try await Task.sleep(for: .seconds(1))
             #expect(out.records.map(\.valueText) == ["fired"])
         }
+    }
+
+    @Test func aDelayedMessageSurvivesARestartAndFiresOnce() async throws {
+        let id = Broker.uniqueID("timer-restart")
+        try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-out", partitions: 1)
+        let out = try TopicReader("\(id)-out", partitions: 1)
+        let producer = try Broker.producer()
+        let sent = ContinuousClock.now
+        try await withWorker(id) {
+            try await producer.send(ProducerRecord(topic: "\(id)-timer", key: "t1", value: #"{"delay":6000}"#))
+            // Stop once the timer is in a checkpoint, well before it fires.
+            let checkpoints = TopicPartition("\(id)-checkpoints", Murmur2Partitioner.partition(forKey: "t1", partitionCount: 4))
+            let probe = try KafkaConsumer(configuration: .init(bootstrapServers: Broker.bootstrap))
+            try await eventually("the timer checkpointed") { try await probe.watermarks(checkpoints).high > 0 }
+            await probe.close()
+        }
+        #expect(out.records.isEmpty, "not fired while the first worker ran")
+        try await withWorker(id) {
+            try await out.wait("the delayed message after the restart") { !$0.isEmpty }
+            #expect(ContinuousClock.now - sent >= .seconds(6), "not before its delay")
+            try await Task.sleep(for: .seconds(1))
+        }
+        #expect(out.records.map(\.valueText) == ["fired"], "fired exactly once")
+        try await producer.shutdown()
+        await out.close()
     }
 
     @Test func badRecordsGoToTheDeadLetterTopicAndProcessingContinues() async throws {

@@ -98,14 +98,7 @@ final class TopicReader: Sendable {
 
     /// Waits until `condition` holds for the records read so far.
     func wait(seconds: Double = 60, _ what: String, until condition: @escaping @Sendable ([ConsumerRecord]) -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while !condition(records) {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out waiting for \(what); have \(records.count) records")
-                throw CancellationError()
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await eventually(what, seconds: seconds) { condition(records) }
     }
 
     func close() async {
@@ -122,4 +115,16 @@ extension ConsumerRecord {
 
 private final class Collected: Sendable {
     let records = Mutex<[ConsumerRecord]>([])
+}
+
+/// Polls `condition` every 50 ms until it holds, recording an issue after `seconds`.
+func eventually(_ what: String, seconds: Double = 60, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("timed out waiting for \(what)")
+            throw CancellationError()
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
 }
