@@ -64,6 +64,8 @@ public struct PartitionCore {
     private var inputsChanged = false
     private var outbox: [OutboxItem] = []
     private var localAcks: [LocalAck: Int] = [:]
+    /// Messages arrive in runs from one sender epoch: count the current run without hashing.
+    private var currentAck: (ack: LocalAck, count: Int)?
 
     /// Outbox items released but not yet acknowledged, by epoch, with the count still owed.
     private var unacknowledged: [Int64: (items: [OutboxItem], pending: Int)] = [:]
@@ -112,7 +114,7 @@ public struct PartitionCore {
             ingest(record, origin: .record(topic: position.topic, offset: position.offset))
         case .envelope(let envelope, let position):
             if let position, !accept(position) { return }
-            if position == nil { localAcks[LocalAck(senderPartition: envelope.id.partition, epoch: envelope.id.epoch), default: 0] += 1 }
+            if position == nil { countLocalAck(LocalAck(senderPartition: envelope.id.partition, epoch: envelope.id.epoch)) }
             if let last = applied[envelope.id.partition], envelope.id <= last { return }
             applied[envelope.id.partition] = envelope.id
             inputsChanged = true
@@ -258,7 +260,7 @@ public struct PartitionCore {
     /// True when the open epoch has something to checkpoint.
     public var hasChanges: Bool {
         !dirty.isEmpty || !timersAdded.isEmpty || !timersRemoved.isEmpty || inputsChanged || !outbox.isEmpty
-            || completionsToRecord || !localAcks.isEmpty
+            || completionsToRecord || !localAcks.isEmpty || currentAck != nil
     }
 
     /// Ends the open epoch: returns its checkpoint record (the whole partition when `snapshot`)
@@ -305,6 +307,7 @@ public struct PartitionCore {
             positions: positions, applied: applied, outbox: outboxByEpoch,
             completedThrough: completedThrough, nextTimerSequence: nextTimerSequence
         )
+        flushLocalAcks()
         let acks = localAcks
         advanceCompletion()
         epoch += 1
@@ -317,6 +320,20 @@ public struct PartitionCore {
         localAcks = [:]
         completionsToRecord = false
         return (record, acks)
+    }
+
+    private mutating func countLocalAck(_ ack: LocalAck) {
+        if currentAck?.ack == ack {
+            currentAck!.count += 1
+        } else {
+            flushLocalAcks()
+            currentAck = (ack, 1)
+        }
+    }
+
+    private mutating func flushLocalAcks() {
+        if let (ack, count) = currentAck { localAcks[ack, default: 0] += count }
+        currentAck = nil
     }
 
     /// `count` items of `epoch`'s outbox reached their destination durably.
