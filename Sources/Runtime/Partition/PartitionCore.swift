@@ -65,7 +65,8 @@ public struct PartitionCore {
     private var outbox: [OutboxItem] = []
     private var localAcks: [LocalAck: Int] = [:]
     /// Messages arrive in runs from one sender epoch: count the current run without hashing.
-    private var currentAck: (ack: LocalAck, count: Int)?
+    private var currentAck: LocalAck?
+    private var currentAckCount = 0
 
     /// Outbox items released but not yet acknowledged, by epoch, with the count still owed.
     private var unacknowledged: [Int64: (items: [OutboxItem], pending: Int)] = [:]
@@ -323,17 +324,17 @@ public struct PartitionCore {
     }
 
     private mutating func countLocalAck(_ ack: LocalAck) {
-        if currentAck?.ack == ack {
-            currentAck!.count += 1
-        } else {
+        if currentAck != ack {
             flushLocalAcks()
-            currentAck = (ack, 1)
+            currentAck = ack
         }
+        currentAckCount += 1
     }
 
     private mutating func flushLocalAcks() {
-        if let (ack, count) = currentAck { localAcks[ack, default: 0] += count }
+        if let currentAck { localAcks[currentAck, default: 0] += currentAckCount }
         currentAck = nil
+        currentAckCount = 0
     }
 
     /// `count` items of `epoch`'s outbox reached their destination durably.
