@@ -2,14 +2,12 @@
 public struct StatefulFunctionError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Code: String, Sendable, Hashable {
         case invalidTypeName
-        case unknownFunctionType
         case undeclaredState
         case stateDecoding
         case stateEncoding
         case messageDecoding
         case messageEncoding
         case noCaller
-        case duplicateBinding
     }
 
     public let code: Code

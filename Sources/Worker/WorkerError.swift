@@ -3,7 +3,6 @@ public struct WorkerError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case checkpointFailed
         case topicMismatch
-        case configuration
     }
 
     public let code: Code
