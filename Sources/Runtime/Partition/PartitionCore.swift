@@ -53,11 +53,14 @@ public struct PartitionCore {
 
     private struct Entry {
         var state = AddressState()
-        var dirtyNames: [String] = []
+        /// Changed in the open epoch: its whole state goes into the checkpoint.
+        var isDirty = false
+        /// Names deleted in the open epoch (rare, so kept apart).
+        var deletedNames: [String] = []
     }
 
     // Changes of the open epoch.
-    /// Addresses with `dirtyNames`, in the order they were first changed.
+    /// Addresses changed in the open epoch, in the order they were first changed.
     private var dirty: [Address] = []
     private var timersAdded: [Int64] = []
     private var timersRemoved: [Int64] = []
@@ -90,6 +93,8 @@ public struct PartitionCore {
     private var runQueue: [Pending] = []
     /// Reused for every invocation.
     private let context = Context()
+    /// Runs of messages to one function type skip the lookup of its binding.
+    private var lastBinding: FunctionBinding?
 
     /// When set, every invocation is appended to `invocations` (for the test harness).
     public var recordsInvocations = false
@@ -116,8 +121,13 @@ public struct PartitionCore {
         case .envelope(let envelope, let position):
             if let position, !accept(position) { return }
             if position == nil { countLocalAck(LocalAck(senderPartition: envelope.id.partition, epoch: envelope.id.epoch)) }
-            if let last = applied[envelope.id.partition], envelope.id <= last { return }
-            applied[envelope.id.partition] = envelope.id
+            let sender = envelope.id.partition
+            if let index = applied.index(forKey: sender) {
+                guard envelope.id > applied.values[index] else { return }
+                applied.values[index] = envelope.id
+            } else {
+                applied[sender] = envelope.id
+            }
             inputsChanged = true
             route(envelope.target, caller: envelope.source, message: envelope.message, origin: .function(envelope.source))
         case .malformed(let record, let position, let reason):
@@ -196,7 +206,8 @@ public struct PartitionCore {
     private mutating func invoke(_ target: Address, caller: Address?, message: Message, origin: Origin, now: Int64) {
         if recordsInvocations { invocations.append((target, caller, message)) }
         let index = entries.index(forKey: target)
-        let outcome = application.invoke(target, caller: caller, message: message,
+        if lastBinding?.type != target.type { lastBinding = application.binding(for: target.type) }
+        let outcome = application.invoke(target, binding: lastBinding, caller: caller, message: message,
                                          state: index.map { entries.values[$0].state } ?? AddressState(), now: now, in: context)
         if case .failed(let reason) = outcome {
             return deadLetter(reason, origin: origin, target: target, key: Array(target.id.utf8), value: message.payload)
@@ -233,10 +244,11 @@ public struct PartitionCore {
 
     /// Returns true when these are the entry's first changes in the epoch.
     private static func apply(_ writes: [StateWrite], to entry: inout Entry) -> Bool {
-        let first = entry.dirtyNames.isEmpty
+        let first = !entry.isDirty
+        entry.isDirty = true
         for write in writes {
             entry.state[write.name] = write.cell
-            if !entry.dirtyNames.contains(write.name) { entry.dirtyNames.append(write.name) }
+            if write.cell == nil, !entry.deletedNames.contains(write.name) { entry.deletedNames.append(write.name) }
         }
         return first
     }
@@ -280,8 +292,11 @@ public struct PartitionCore {
         } else {
             for address in dirty {
                 guard let entry = entries[address] else { continue }
-                for name in entry.dirtyNames {
-                    stateChanges.append(.init(address: address, name: name, value: try entry.state[name]?.bytes()))
+                for name in entry.deletedNames {
+                    stateChanges.append(.init(address: address, name: name, value: nil))
+                }
+                for (name, cell) in entry.state.entries {
+                    stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
                 }
             }
         }
@@ -290,7 +305,8 @@ public struct PartitionCore {
             if entries.values[index].state.isEmpty {
                 entries.remove(at: index)
             } else {
-                entries.values[index].dirtyNames = []
+                entries.values[index].isDirty = false
+                entries.values[index].deletedNames = []
             }
         }
         let items = outbox

@@ -33,6 +33,10 @@ public final class Context {
         effects.removeAll(keepingCapacity: true)
     }
 
+    func dropStoredState() {
+        stored = AddressState()
+    }
+
     // MARK: State
 
     /// The value of `spec`, or nil if it was never written (or was deleted).

@@ -13,11 +13,16 @@ extension Application {
     /// in `context` (reset first, so a runtime reuses one context for all its invocations).
     /// State is never modified here: afterwards `context.writes` and `context.effects` hold
     /// what to apply, and are empty when the invocation failed.
+    ///
+    /// `binding` is `binding(for: target.type)`, for a caller that looked it up already.
     public func invoke(
-        _ target: Address, caller: Address?, message: Message, state: AddressState, now: Int64, in context: Context
+        _ target: Address, binding: FunctionBinding?, caller: Address?, message: Message, state: AddressState, now: Int64,
+        in context: Context
     ) -> InvocationOutcome {
-        guard let binding = binding(for: target.type) else { return .failed(.unknownFunctionType(target.type)) }
+        guard let binding, binding.type == target.type else { return .failed(.unknownFunctionType(target.type)) }
         context.reset(address: target, caller: caller, now: now, declaredStates: binding.stateNames, stored: state)
+        // Let go of the state once done, so the caller can update it in place.
+        defer { context.dropStoredState() }
         do {
             try binding.body(context, message)
             return .completed
