@@ -91,6 +91,7 @@ public struct PartitionCore {
     }
 
     private var runQueue: [Pending] = []
+    private var invoking = false
     /// Reused for every invocation.
     private let context = Context()
     /// Runs of messages to one function type skip the lookup of its binding.
@@ -117,7 +118,7 @@ public struct PartitionCore {
         switch input {
         case .ingress(let record, let position):
             guard accept(position) else { return }
-            ingest(record, origin: .record(topic: position.topic, offset: position.offset))
+            ingest(record, origin: .record(topic: position.topic, offset: position.offset), now: now)
         case .envelope(let envelope, let position):
             if let position, !accept(position) { return }
             if position == nil { countLocalAck(LocalAck(senderPartition: envelope.id.partition, epoch: envelope.id.epoch)) }
@@ -129,7 +130,7 @@ public struct PartitionCore {
                 applied[sender] = envelope.id
             }
             inputsChanged = true
-            route(envelope.target, caller: envelope.source, message: envelope.message, origin: .function(envelope.source))
+            route(envelope.target, caller: envelope.source, message: envelope.message, origin: .function(envelope.source), now: now)
         case .malformed(let record, let position, let reason):
             guard accept(position) else { return }
             deadLetter(.undecodable(reason), origin: .record(topic: position.topic, offset: position.offset), key: record.key, value: record.value)
@@ -139,9 +140,11 @@ public struct PartitionCore {
 
     /// Fires the timers due at `now`.
     public mutating func fireTimers(now: Int64) {
+        // Queue them all first, so they run in due order before what they cause.
+        invoking = true
         for timer in timers.takeDue(now: now) {
             timersRemoved.append(timer.sequence)
-            route(timer.target, caller: timer.sender, message: timer.message, origin: .timer(timer.sender))
+            route(timer.target, caller: timer.sender, message: timer.message, origin: .timer(timer.sender), now: now)
         }
         drain(now: now)
     }
@@ -166,7 +169,7 @@ public struct PartitionCore {
         return true
     }
 
-    private mutating func ingest(_ record: IngressRecord, origin: Origin) {
+    private mutating func ingest(_ record: IngressRecord, origin: Origin, now: Int64) {
         let size = (record.key?.count ?? 0) + (record.value?.count ?? 0)
         if size > maxRecordBytes {
             return deadLetter(.tooLarge(bytes: size, limit: maxRecordBytes), origin: origin, key: record.key, value: record.value)
@@ -178,15 +181,22 @@ public struct PartitionCore {
         case .failure(let reason):
             deadLetter(reason, origin: origin, key: record.key, value: record.value)
         case .success(let (target, message)):
-            route(target, caller: nil, message: message, origin: origin)
+            route(target, caller: nil, message: message, origin: origin, now: now)
         }
     }
 
-    /// Queues an invocation here, or puts it in the outbox for the owning partition.
-    private mutating func route(_ target: Address, caller: Address?, message: Message, origin: Origin) {
+    /// Invokes a target of this partition at once (or queues it behind the invocation running
+    /// now), or puts it in the outbox for the owning partition.
+    private mutating func route(_ target: Address, caller: Address?, message: Message, origin: Origin, now: Int64) {
         let owner = partitionOf(target)
         if owner == partition {
-            runQueue.append(Pending(target: target, caller: caller, message: message, origin: origin))
+            if invoking {
+                runQueue.append(Pending(target: target, caller: caller, message: message, origin: origin))
+            } else {
+                invoking = true
+                invoke(target, caller: caller, message: message, origin: origin, now: now)
+                invoking = false
+            }
         } else {
             let envelope = Envelope(id: takeID(), target: target, source: caller, message: message)
             outbox.append(.envelope(envelope, targetPartition: owner))
@@ -194,6 +204,8 @@ public struct PartitionCore {
     }
 
     private mutating func drain(now: Int64) {
+        invoking = true
+        defer { invoking = false }
         var next = 0
         while next < runQueue.count {
             let pending = runQueue[next]
@@ -227,7 +239,7 @@ public struct PartitionCore {
         for effect in context.effects {
             switch effect {
             case .send(let to, let message):
-                route(to, caller: target, message: message, origin: .function(target))
+                route(to, caller: target, message: message, origin: .function(target), now: now)
             case .sendDelayed(let to, let message, let delay, let token):
                 nextTimerSequence += 1
                 let timer = PendingTimer(sequence: nextTimerSequence, due: now + delay, sender: target, target: to,
