@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import Runtime
 import StatefulFunctions
+import Synchronization
 
 /// Where a partition task sends what leaves it: other local partitions, or Kafka.
 protocol PartitionRouter: Sendable {
@@ -39,15 +40,21 @@ final class PartitionTask: Sendable {
         let logger: Logger
         /// Called once recovered, with the input positions to read from.
         let recovered: @Sendable (Int32, [String: Int64]) async -> Void
+        /// Resumes the partition's inputs after a pause for backlog.
+        let resumeInputs: @Sendable (Int32) -> Void
     }
 
     let partition: Int32
     let mailbox = Mailbox<Event>()
+    /// Input records handed to this task and not yet processed; the dispatcher pauses the
+    /// partition's inputs above a limit, the task resumes them once it has caught up.
+    let backlog: InputBacklog
     private let dependencies: Dependencies
 
     init(partition: Int32, dependencies: Dependencies) {
         self.partition = partition
         self.dependencies = dependencies
+        backlog = InputBacklog(high: dependencies.configuration.maxBufferedRecordsPerPartition)
     }
 
     /// Recovers and runs until stopped. Throws when a checkpoint cannot be written; the caller
@@ -117,6 +124,7 @@ final class PartitionTask: Sendable {
                 for event in events {
                     switch event {
                     case .records(let records):
+                        if task.backlog.processed(records.count) { deps.resumeInputs(task.partition) }
                         guard stopSignals.isEmpty else { continue }
                         for record in records { process(record, now: now) }
                     case .local(let envelopes):
@@ -289,4 +297,39 @@ public enum WorkerHeaders {
     public static let reason = "statefun-reason"
     public static let reasonText = "statefun-reason-text"
     public static let origin = "statefun-origin"
+}
+
+/// Counts a partition's unprocessed input records and decides when to pause and resume its
+/// inputs. Exactly one side resumes: whoever takes the paused flag back.
+final class InputBacklog: Sendable {
+    private let pending = Atomic<Int>(0)
+    private let paused = Atomic<Bool>(false)
+    private let high: Int
+    private let low: Int
+
+    init(high: Int) {
+        self.high = max(1, high)
+        low = max(0, high / 4)
+    }
+
+    /// Records `count` more queued; true when the caller should pause the inputs now.
+    func queued(_ count: Int) -> Bool {
+        let now = pending.add(count, ordering: .relaxed).newValue
+        return now > high && paused.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    /// After pausing: true when the task caught up meanwhile and the caller should resume at once.
+    func shouldResumeAfterPause() -> Bool {
+        pending.load(ordering: .relaxed) <= low && takePause()
+    }
+
+    /// Records `count` processed; true when the caller should resume the inputs.
+    func processed(_ count: Int) -> Bool {
+        let now = pending.subtract(count, ordering: .relaxed).newValue
+        return now <= low && paused.load(ordering: .relaxed) && takePause()
+    }
+
+    private func takePause() -> Bool {
+        paused.compareExchange(expected: true, desired: false, ordering: .acquiringAndReleasing).exchanged
+    }
 }

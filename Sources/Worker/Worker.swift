@@ -54,6 +54,11 @@ public final class Worker: Service {
         ])
 
         let partitionCount = configuration.partitions
+        let resume: @Sendable (Int32) -> Void = { [logger] partition in
+            do { try consumer.resume(inputs.map { TopicPartition($0, partition) }) } catch {
+                logger.error("cannot resume the inputs of partition \(partition): \(error)")
+            }
+        }
         let dependencies = PartitionTask.Dependencies(
             configuration: configuration, application: application, producer: producer,
             log: CheckpointLog(configuration: configuration, producer: producer, snapshotIndex: snapshotIndex, logger: logger),
@@ -67,11 +72,12 @@ public final class Worker: Service {
                 }
                 do {
                     if !seeks.isEmpty { try await consumer.seek(seeks) }
-                    try consumer.resume(inputs.map { TopicPartition($0, partition) })
                 } catch {
                     logger.error("cannot position the inputs of partition \(partition): \(error)")
                 }
-            })
+                resume(partition)
+            },
+            resumeInputs: resume)
 
         let control = Mailbox<Control>()
         try await withThrowingDiscardingTaskGroup { group in
@@ -96,7 +102,14 @@ public final class Worker: Service {
                         }
                     case .consumer(.records(let records)):
                         for (partition, batch) in Dictionary(grouping: records, by: \.partition) {
-                            registry.task(partition)?.mailbox.post(.records(batch))
+                            guard let task = registry.task(partition) else { continue }
+                            task.mailbox.post(.records(batch))
+                            // Bounded memory: stop fetching for a partition that falls behind.
+                            if task.backlog.queued(batch.count) {
+                                logger.debug("inputs paused: partition is behind", metadata: ["statefun.partition": "\(partition)"])
+                                try? consumer.pause(inputs.map { TopicPartition($0, partition) })
+                                if task.backlog.shouldResumeAfterPause() { resume(partition) }
+                            }
                         }
                     case .consumer(.error(let error)):
                         logger.warning("consumer: \(error)")

@@ -20,6 +20,9 @@ public struct WorkerConfiguration: Sendable {
     public var maxRecordBytes = 1_000_000
     /// Checkpoint records are split into chunks of at most this size. Default 512 KiB.
     public var checkpointChunkBytes = 512 * 1_024
+    /// A partition whose unprocessed input records exceed this stops fetching until it is down
+    /// to a quarter of it, so a slow partition cannot fill the worker's memory. Default 20,000.
+    public var maxBufferedRecordsPerPartition = 20_000
     /// Replication factor of topics the worker creates. Default 1.
     public var replicationFactor = 1
     /// librdkafka properties for the worker's producer and consumers (e.g. `fetch.wait.max.ms`).

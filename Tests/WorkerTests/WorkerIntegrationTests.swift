@@ -116,6 +116,21 @@ private func withTestWorker(
         }
     }
 
+    @Test func aTinyInputBufferPausesAndResumesWithoutLosingRecords() async throws {
+        try await withTestWorker("backlog", outputs: ["greetings"], configure: { $0.maxBufferedRecordsPerPartition = 5 }) { id, producer, readers in
+            let names = (0..<10).map { "n\($0)" }
+            for index in 0..<500 {
+                let name = names[index % names.count]
+                try await producer.enqueue(ProducerRecord(topic: "\(id)-requests", key: name, value: #"{"name":"\#(name)"}"#))
+            }
+            try await producer.flush()
+            try await readers["greetings"]!.wait("all 500 greetings despite pauses") { $0.count >= 500 }
+            let decoded = try readers["greetings"]!.records.map { try Message(bytes: $0.value ?? []).decode(Greeter.Greeting.self) }
+            #expect(Dictionary(grouping: decoded, by: \.name).mapValues { $0.map(\.seen) } == Dictionary(
+                uniqueKeysWithValues: names.map { ($0, Array(1...50)) }))
+        }
+    }
+
     @Test func aDelayedMessageSurvivesARestartAndFiresOnce() async throws {
         let id = Broker.uniqueID("timer-restart")
         try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-out", partitions: 1)
