@@ -24,6 +24,7 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "Key partitions (fixed for the life of the application).") var partitions = 8
     @Option(help: "Minimum milliseconds between two checkpoints of a partition.") var checkpointInterval = 5
     @Option(help: "A full snapshot every this many epochs.") var snapshotEvery = 2_000
+    @Option(help: "Unprocessed input records per partition before its inputs pause.") var maxBuffered = 20_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(name: .customLong("kafka"), help: "A librdkafka property, as name=value (repeatable).") var kafkaProperties: [String] = []
     @Option(help: "Greeter: the requests topic.") var greeterRequests = Greeter.requestsTopic
@@ -43,6 +44,7 @@ struct StatefunWorker: AsyncParsableCommand {
         configuration.partitions = partitions
         configuration.checkpointIntervalMilliseconds = checkpointInterval
         configuration.snapshotEveryEpochs = snapshotEvery
+        configuration.maxBufferedRecordsPerPartition = maxBuffered
         for property in kafkaProperties {
             guard let equals = property.firstIndex(of: "=") else {
                 throw ValidationError("--kafka expects name=value, got \(property)")

@@ -263,7 +263,7 @@ final class PartitionTask: Sendable {
                         // broker is back; stopping leaves the rest to the next owner.
                         attempt += 1
                         logger.warning("release of epoch \(epoch) failed, retrying", metadata: ["kafka.error": "\(error)"])
-                        if mailbox.isClosed { return }
+                        if mailbox.isClosed || Task.isCancelled { return }
                         try? await Task.sleep(for: .milliseconds(min(1_000, 50 * attempt)))
                     }
                 }
