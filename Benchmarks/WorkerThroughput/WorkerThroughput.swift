@@ -44,15 +44,19 @@ enum Bench {
 
     static func nanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    /// A 100-byte payload that starts with its send time.
-    static func payload(size: Int = 100) -> [UInt8] {
-        var bytes = Array(String(nanos()).utf8)
-        bytes += [UInt8](repeating: UInt8(ascii: " "), count: max(0, size - bytes.count))
+    /// A payload of `size` bytes that starts with its send time and the round it belongs to.
+    static func payload(size: Int = 100, round: Int = 0) -> [UInt8] {
+        var bytes = Array("\(nanos()) \(round) ".utf8)
+        bytes += [UInt8](repeating: UInt8(ascii: "."), count: max(0, size - bytes.count))
         return bytes
     }
 
-    static func sentAt(_ payload: [UInt8]) -> UInt64? {
-        UInt64(String(decoding: payload.prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self))
+    /// Send time and round of a payload.
+    static func stamp(_ payload: [UInt8]) -> (sentAt: UInt64, round: Int)? {
+        let fields = payload.split(separator: UInt8(ascii: " "), maxSplits: 2)
+        guard fields.count >= 2, let sent = UInt64(String(decoding: fields[0], as: UTF8.self)),
+              let round = Int(String(decoding: fields[1], as: UTF8.self)) else { return nil }
+        return (sent, round)
     }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
@@ -60,7 +64,7 @@ enum Bench {
     }
 }
 
-/// Reads an output topic, counting records and their latencies.
+/// Reads an output topic from the start, counting the records of one round and their latencies.
 final class OutputMeter: Sendable {
     private let consumer: KafkaConsumer
     private final class Tally: Sendable {
@@ -70,18 +74,31 @@ final class OutputMeter: Sendable {
     private let tally = Tally()
     private let task: Task<Void, Never>
 
-    init(bootstrap: String, topic: String, partitions: Int) throws {
+    /// Reads from `start` offsets (by partition); records of other rounds are skipped anyway.
+    private init(bootstrap: String, topic: String, start: [Int64], round: Int) throws {
         consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap))
-        try consumer.assign((0..<partitions).map { TopicPartitionOffset(topic, Int32($0), offset: TopicPartitionOffset.beginning) })
+        try consumer.assign(start.enumerated().map { TopicPartitionOffset(topic, Int32($0.offset), offset: $0.element) })
         let consumer = consumer, tally = tally
         task = Task {
             for await event in consumer.events {
                 guard case .records(let records) = event else { continue }
                 let now = Bench.nanos()
-                let latencies = records.compactMap { $0.value.flatMap(Bench.sentAt) }.map { Double(now - min(now, $0)) / 1e6 }
-                tally.state.withLock { $0.count += records.count; $0.latencies += latencies }
+                let stamps = records.compactMap { $0.value.flatMap(Bench.stamp) }.filter { $0.round == round }
+                let latencies = stamps.map { Double(now - min(now, $0.sentAt)) / 1e6 }
+                tally.state.withLock { $0.count += stamps.count; $0.latencies += latencies }
             }
         }
+    }
+
+    /// A meter reading from about the current end of the topic, so earlier rounds are not read again.
+    static func start(bootstrap: String, topic: String, partitions: Int, round: Int = 0) async throws -> OutputMeter {
+        let probe = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap))
+        var start: [Int64] = []
+        for partition in 0..<partitions {
+            start.append((try? await probe.watermarks(TopicPartition(topic, Int32(partition))).high) ?? TopicPartitionOffset.beginning)
+        }
+        await probe.close()
+        return try OutputMeter(bootstrap: bootstrap, topic: topic, start: start, round: round)
     }
 
     var count: Int { tally.state.withLock { $0.count } }
@@ -111,6 +128,7 @@ struct Pipeline: AsyncParsableCommand {
     @Option(help: "Seconds of the latency run.") var seconds = 5
     @Option(help: "Distinct keys.") var keys = 1_000
     @Option(help: "Checkpoint interval of the engine, ms.") var checkpointInterval = 5
+    @Option(help: "Interleaved rounds of echo and engine (medians reported).") var rounds = 3
 
     func run() async throws {
         let run = UUID().uuidString.prefix(6).lowercased()
@@ -142,10 +160,17 @@ struct Pipeline: AsyncParsableCommand {
                             configuration: configuration, logger: Bench.quietLogger())
         let workerTask = Task { try await worker.run() }
 
-        let echoResult = try await measure(input: echoIn, output: echoOut)
-        let engineResult = try await measure(input: "count-in-\(run)", output: "count-out-\(run)")
+        var echoResults: [Result] = [], engineResults: [Result] = []
+        for round in 1...rounds {
+            echoResults.append(try await measure(input: echoIn, output: echoOut, round: round))
+            engineResults.append(try await measure(input: "count-in-\(run)", output: "count-out-\(run)", round: round))
+            print(String(format: "round %d: echo %.0f/s p99 %.1f ms | counter %.0f/s p99 %.1f ms", round, echoResults.last!.throughput,
+                         echoResults.last!.p99, engineResults.last!.throughput, engineResults.last!.p99))
+        }
+        let echoResult = Result.median(echoResults), engineResult = Result.median(engineResults)
 
         print("")
+        print("Medians of \(rounds) interleaved rounds:")
         print("| pipeline | throughput (records/s) | p50 (ms) | p99 (ms) | max (ms) |")
         print("|---|---|---|---|---|")
         for (name, result) in [("plain Kafka echo (baseline)", echoResult), ("stateful counter, exactly-once", engineResult)] {
@@ -166,23 +191,30 @@ struct Pipeline: AsyncParsableCommand {
         var p50: Double
         var p99: Double
         var max: Double
+
+        /// Each figure's median over the rounds.
+        static func median(_ results: [Result]) -> Result {
+            func mid(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            return Result(throughput: mid(results.map(\.throughput)), p50: mid(results.map(\.p50)),
+                          p99: mid(results.map(\.p99)), max: mid(results.map(\.max)))
+        }
     }
 
     /// A burst of `records` for throughput, then a paced run for latency.
-    func measure(input: String, output: String) async throws -> Result {
-        let meter = try OutputMeter(bootstrap: common.bootstrap, topic: output, partitions: common.partitions)
+    func measure(input: String, output: String, round: Int) async throws -> Result {
+        let meter = try await OutputMeter.start(bootstrap: common.bootstrap, topic: output, partitions: common.partitions, round: round)
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: common.bootstrap)
         producerConfiguration.lingerMilliseconds = 1
         let producer = try KafkaProducer(configuration: producerConfiguration)
 
         // Warm-up: the first records wait for the group join and recovery.
-        try await producer.send(ProducerRecord(topic: input, key: Array("warm".utf8), value: Bench.payload()))
+        try await producer.send(ProducerRecord(topic: input, key: Array("warm".utf8), value: Bench.payload(round: round)))
         try await meter.wait(for: 1, seconds: 60)
         meter.reset()
 
         let started = ContinuousClock.now
         for index in 0..<records {
-            try await producer.enqueue(ProducerRecord(topic: input, key: Array("k\(index % keys)".utf8), value: Bench.payload()))
+            try await producer.enqueue(ProducerRecord(topic: input, key: Array("k\(index % keys)".utf8), value: Bench.payload(round: round)))
         }
         try await producer.flush()
         try await meter.wait(for: records, seconds: 300)
@@ -195,7 +227,7 @@ struct Pipeline: AsyncParsableCommand {
         let pacedStart = ContinuousClock.now
         for index in 0..<total {
             try await Task.sleep(until: pacedStart + interval * index, clock: .continuous)
-            try await producer.enqueue(ProducerRecord(topic: input, key: Array("k\(index % keys)".utf8), value: Bench.payload()))
+            try await producer.enqueue(ProducerRecord(topic: input, key: Array("k\(index % keys)".utf8), value: Bench.payload(round: round)))
         }
         try await producer.flush()
         try await meter.wait(for: total, seconds: 120)
@@ -223,7 +255,7 @@ struct Recovery: AsyncParsableCommand {
         configuration.partitions = common.partitions
         configuration.kafkaProperties["session.timeout.ms"] = "3000"
         let application = Bench.counterApplication(input: input, output: output)
-        let meter = try OutputMeter(bootstrap: common.bootstrap, topic: output, partitions: common.partitions)
+        let meter = try await OutputMeter.start(bootstrap: common.bootstrap, topic: output, partitions: common.partitions)
 
         // Load: one record of `stateBytes` per address.
         let loader = Worker(application: application, configuration: configuration, logger: Bench.quietLogger())
