@@ -4,10 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/bootstrap.sh
+source scripts/private-broker.sh
 PORT=${BENCH_BROKER_PORT:-39092}
-./scripts/broker.sh start --port "$PORT"
-trap './scripts/broker.sh stop --port "$PORT"' EXIT
+start_private_broker "$PORT"
 swift build -c release --product KafkaThroughput
 mkdir -p Benchmarks/results
 .build/release/KafkaThroughput --bootstrap "127.0.0.1:$PORT" --json Benchmarks/results/kafka-throughput.json "$@"

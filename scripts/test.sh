@@ -4,10 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/bootstrap.sh
+source scripts/private-broker.sh
 PORT=${TEST_BROKER_PORT:-19092}
-./scripts/broker.sh start --port "$PORT"
-trap './scripts/broker.sh stop --port "$PORT"' EXIT
+start_private_broker "$PORT"
 export KAFKA_BOOTSTRAP=127.0.0.1:$PORT
 swift build --build-tests
 swift test --skip-build "$@"

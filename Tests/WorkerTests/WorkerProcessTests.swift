@@ -44,10 +44,15 @@ import Worker
         return repeats
     }
 
-    @Test func aKilledWorkerIsReplacedWithoutLosingOrRepeatingEffects() async throws {
-        let id = Broker.uniqueID("crash")
+    /// A new application id with its greetings topic and a reader on it.
+    static func greeterScenario(_ prefix: String) async throws -> (id: String, greetings: TopicReader) {
+        let id = Broker.uniqueID(prefix)
         try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-greetings", partitions: 1)
-        let greetings = try TopicReader("\(id)-greetings", partitions: 1)
+        return (id, try TopicReader("\(id)-greetings", partitions: 1))
+    }
+
+    @Test func aKilledWorkerIsReplacedWithoutLosingOrRepeatingEffects() async throws {
+        let (id, greetings) = try await Self.greeterScenario("crash")
         let names = (0..<20).map { "name\($0)" }
         let first = try WorkerProcess(Self.arguments(id), name: "crash-first")
         let producer = try Broker.producer()
@@ -72,9 +77,7 @@ import Worker
     }
 
     @Test func twoWorkersSplitThePartitionsAndOneTakesOverWhenTheOtherStops() async throws {
-        let id = Broker.uniqueID("pair")
-        try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-greetings", partitions: 1)
-        let greetings = try TopicReader("\(id)-greetings", partitions: 1)
+        let (id, greetings) = try await Self.greeterScenario("pair")
         let names = (0..<10).map { "user\($0)" }
         let a = try WorkerProcess(Self.arguments(id), name: "pair-a")
         let b = try WorkerProcess(Self.arguments(id), name: "pair-b")

@@ -69,6 +69,11 @@ final class WorkerProcess: Sendable {
         process.waitUntilExit()
     }
 
+    /// A test that fails half-way leaves no worker running behind it.
+    deinit {
+        if process.isRunning { kill() }
+    }
+
     func terminate() {
         process.terminate()
         process.waitUntilExit()
