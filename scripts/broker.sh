@@ -2,7 +2,9 @@
 # Starts and stops the local Kafka-compatible broker (Tansu) on 127.0.0.1.
 #
 #   scripts/broker.sh start [--durable] [--port N]   start (memory storage unless --durable)
-#   scripts/broker.sh stop  [--port N]                stop what start started, by PID
+#   scripts/broker.sh stop  [--port N] [--keep-storage]  stop what start started, by PID
+#                                                     (--keep-storage leaves SeaweedFS running,
+#                                                     so a broker restart finds its data)
 #   scripts/broker.sh status [--port N]
 #
 # --durable keeps the log in SeaweedFS's S3 interface (started alongside, data under the
@@ -14,10 +16,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 TOOLS=/opt/statefun-tools/bin
 PORT=9092
 DURABLE=0
+KEEP_STORAGE=0
 cmd=${1:-}; shift || true
 while [ $# -gt 0 ]; do
     case "$1" in
         --durable) DURABLE=1 ;;
+        --keep-storage) KEEP_STORAGE=1 ;;
         --port) PORT=$2; shift ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
@@ -78,7 +82,7 @@ stop_one() {
 
 case "$cmd" in
     start) start ;;
-    stop) stop_one tansu; stop_one weed ;;
+    stop) stop_one tansu; [ "$KEEP_STORAGE" = 1 ] || stop_one weed ;;
     status) if alive tansu; then echo "running on 127.0.0.1:$PORT (pid $(cat "$STATE/tansu.pid"))"; else echo "stopped"; exit 1; fi ;;
-    *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,11p' "$0" >&2; exit 2 ;;
 esac
