@@ -44,10 +44,11 @@ let package = Package(
             ]
         ),
         .target(name: "Greeter", dependencies: ["StatefulFunctions"], path: "Sources/Examples/Greeter"),
+        .target(name: "Bank", dependencies: ["StatefulFunctions"], path: "Sources/Examples/Bank"),
         .executableTarget(
             name: "StatefunWorker",
             dependencies: [
-                "Worker", "Greeter", "StatefulFunctions",
+                "Worker", "Greeter", "Bank", "StatefulFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -77,11 +78,11 @@ let package = Package(
             path: "Benchmarks/WorkerThroughput"
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "StatefulFunctions"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "StatefulFunctions", "Bank"]),
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Worker", "Kafka", "Greeter", "StatefulFunctions",
+                "Worker", "Kafka", "Greeter", "Bank", "StatefulFunctions",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -70,7 +70,7 @@ struct CheckpointLog: Sendable {
             let epochRecord = try EpochRecord(decoding: complete)
             // The first record read may be the snapshot; after it, epochs must follow on.
             guard epochRecord.epoch == restoredEpoch + 1 || (epochRecord.isSnapshot && applied == 0) else { continue }
-            core.restore(epochRecord)
+            try core.restore(epochRecord)
             restoredEpoch = epochRecord.epoch
             applied += 1
         }

@@ -11,10 +11,23 @@ public struct EpochRecord: Sendable {
         public var value: [UInt8]?
     }
 
+    /// A lock or coordinator entry of the transaction protocols, encoded; nil: removed.
+    public struct TransactionStateChange: Sendable {
+        public enum Kind: Int, Sendable {
+            case lock = 0
+            case coordinator = 1
+        }
+
+        public var kind: Kind
+        public var address: Address
+        public var value: [UInt8]?
+    }
+
     public var partition: Int32
     public var epoch: Int64
     public var isSnapshot: Bool
     public var states: [StateChange]
+    public var transactions: [TransactionStateChange]
     public var timersAdded: [PendingTimer]
     public var timersRemoved: [Int64]
     /// Next offset to read, per input topic (this partition's number in each).

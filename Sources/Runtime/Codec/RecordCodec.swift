@@ -23,7 +23,7 @@ extension ByteWriter {
         write(envelope.id)
         write(envelope.target)
         write(optional: envelope.source)
-        write(envelope.message.payload)
+        write(envelope.payload)
     }
 
     mutating func write(_ record: EgressRecord) {
@@ -73,7 +73,7 @@ extension ByteWriter {
         write(timer.due)
         write(timer.sender)
         write(timer.target)
-        write(timer.message.payload)
+        write(timer.payload)
         write(optional: timer.cancellationToken)
     }
 }
@@ -93,7 +93,7 @@ extension ByteReader {
 
     mutating func readEnvelope() throws(Malformed) -> Envelope {
         Envelope(id: try readMessageID(), target: try readAddress(), source: try readOptionalAddress(),
-                 message: Message(bytes: try readBytes()))
+                 payload: try readPayload())
     }
 
     mutating func readEgressRecord() throws(Malformed) -> EgressRecord {
@@ -134,13 +134,14 @@ extension ByteReader {
 
     mutating func readTimer() throws(Malformed) -> PendingTimer {
         PendingTimer(sequence: try readInt64(), due: try readInt64(), sender: try readAddress(), target: try readAddress(),
-                     message: Message(bytes: try readBytes()), cancellationToken: try readOptionalString())
+                     payload: try readPayload(), cancellationToken: try readOptionalString())
     }
 }
 
 extension Envelope {
     public func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: 64 + message.payload.count)
+        let size = if case .message(let message) = payload { message.payload.count } else { 64 }
+        var writer = ByteWriter(capacity: 64 + size)
         writer.write(self)
         return writer.bytes
     }
@@ -152,7 +153,7 @@ extension Envelope {
 }
 
 extension EpochRecord {
-    static let formatVersion = 1
+    static let formatVersion = 2
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 1_024)
@@ -164,6 +165,12 @@ extension EpochRecord {
         for change in states {
             writer.write(change.address)
             writer.write(change.name)
+            writer.write(optional: change.value)
+        }
+        writer.write(transactions.count)
+        for change in transactions {
+            writer.write(change.kind.rawValue)
+            writer.write(change.address)
             writer.write(optional: change.value)
         }
         writer.write(timersAdded.count)
@@ -201,6 +208,15 @@ extension EpochRecord {
         for _ in 0..<(try reader.readCount()) {
             states.append(StateChange(address: try reader.readAddress(), name: try reader.readString(),
                                       value: try reader.readOptionalBytes()))
+        }
+        transactions = []
+        for _ in 0..<(try reader.readCount()) {
+            let raw = try reader.readInt()
+            guard let kind = TransactionStateChange.Kind(rawValue: raw) else {
+                throw ByteReader.Malformed(description: "unknown transaction state kind \(raw)")
+            }
+            transactions.append(TransactionStateChange(kind: kind, address: try reader.readAddress(),
+                                                       value: try reader.readOptionalBytes()))
         }
         timersAdded = []
         for _ in 0..<(try reader.readCount()) { timersAdded.append(try reader.readTimer()) }

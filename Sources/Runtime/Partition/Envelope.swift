@@ -21,18 +21,23 @@ public struct MessageID: Hashable, Sendable, Comparable, CustomStringConvertible
     public var description: String { "\(partition)-\(epoch)-\(index)" }
 }
 
-/// A message between functions of different partitions.
+/// A message between addresses of different partitions.
 public struct Envelope: Sendable {
     public var id: MessageID
     public var target: Address
     public var source: Address?
-    public var message: Message
+    public var payload: Payload
 
-    public init(id: MessageID, target: Address, source: Address?, message: Message) {
+    public init(id: MessageID, target: Address, source: Address?, payload: Payload) {
         self.id = id
         self.target = target
         self.source = source
-        self.message = message
+        self.payload = payload
+    }
+
+    /// An envelope with a message for a function.
+    public init(id: MessageID, target: Address, source: Address?, message: Message) {
+        self.init(id: id, target: target, source: source, payload: .message(message))
     }
 }
 

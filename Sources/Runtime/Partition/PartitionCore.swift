@@ -38,8 +38,9 @@ public struct LocalAck: Hashable, Sendable {
 public struct PartitionCore {
     public let partition: Int32
     public let application: Application
-    private let partitionOf: @Sendable (Address) -> Int32
+    let partitionOf: @Sendable (Address) -> Int32
     private let maxRecordBytes: Int
+    let transactionSettings: TransactionSettings
 
     /// State per address, with the names this epoch changed.
     private var entries: [Address: Entry] = [:]
@@ -50,6 +51,19 @@ public struct PartitionCore {
     public private(set) var epoch: Int64 = 1
     private var nextIndex: Int32 = 0
     private var nextTimerSequence: Int64 = 0
+
+    /// Participant addresses that are locked or have waiters.
+    var locks: [Address: LockEntry] = [:]
+    /// Coordinator addresses with a running or queued transaction.
+    var coordinators: [Address: CoordinatorEntry] = [:]
+    /// Lock and coordinator entries changed in the open epoch.
+    var dirtyLocks: Set<Address> = []
+    var dirtyCoordinators: Set<Address> = []
+    public internal(set) var statistics = TransactionStatistics()
+    /// Per running transaction attempt, the probe waves it has forwarded:
+    /// each wave passes each transaction once, which keeps probes linear in the wait-for edges.
+    /// Not checkpointed: after recovery, waiting transactions probe again.
+    var probeWaves: [TransactionRef: Set<ProbeWave>] = [:]
 
     private struct Entry {
         var state = AddressState()
@@ -76,24 +90,17 @@ public struct PartitionCore {
     public private(set) var completedThrough: Int64 = 0
     private var completionsToRecord = false
 
-    /// Where an invocation came from, spelled out only for a dead letter.
-    private enum Origin {
-        case record(topic: String, offset: Int64)
-        case function(Address?)
-        case timer(Address)
-    }
-
     private struct Pending {
         let target: Address
         let caller: Address?
-        let message: Message
-        let origin: Origin
+        let payload: Payload
+        let origin: InvocationOrigin
     }
 
     private var runQueue: [Pending] = []
     private var invoking = false
     /// Reused for every invocation.
-    private let context = Context()
+    let context = Context()
     /// Runs of messages to one function type skip the lookup of its binding.
     private var lastBinding: FunctionBinding?
 
@@ -103,11 +110,13 @@ public struct PartitionCore {
 
     public init(
         partition: Int32, application: Application, maxRecordBytes: Int = 1_000_000,
+        transactionSettings: TransactionSettings = TransactionSettings(),
         partitionOf: @escaping @Sendable (Address) -> Int32
     ) {
         self.partition = partition
         self.application = application
         self.maxRecordBytes = maxRecordBytes
+        self.transactionSettings = transactionSettings
         self.partitionOf = partitionOf
     }
 
@@ -130,7 +139,7 @@ public struct PartitionCore {
                 applied[sender] = envelope.id
             }
             inputsChanged = true
-            route(envelope.target, caller: envelope.source, message: envelope.message, origin: .function(envelope.source), now: now)
+            route(envelope.target, caller: envelope.source, payload: envelope.payload, origin: .function(envelope.source), now: now)
         case .malformed(let record, let position, let reason):
             guard accept(position) else { return }
             deadLetter(.undecodable(reason), origin: .record(topic: position.topic, offset: position.offset), key: record.key, value: record.value)
@@ -144,7 +153,7 @@ public struct PartitionCore {
         invoking = true
         for timer in timers.takeDue(now: now) {
             timersRemoved.append(timer.sequence)
-            route(timer.target, caller: timer.sender, message: timer.message, origin: .timer(timer.sender), now: now)
+            route(timer.target, caller: timer.sender, payload: timer.payload, origin: .timer(timer.sender), now: now)
         }
         drain(now: now)
     }
@@ -162,6 +171,18 @@ public struct PartitionCore {
     /// How many addresses have state.
     public var addressCount: Int { entries.count }
 
+    /// How many addresses are locked by a transaction or have messages waiting for a lock.
+    public var lockedAddressCount: Int { locks.count }
+
+    /// How many coordinator addresses have a transaction running or queued.
+    public var busyCoordinatorCount: Int { coordinators.count }
+
+    /// Returns the transaction counts gathered since the last call, and starts again from zero.
+    public mutating func takeStatistics() -> TransactionStatistics {
+        defer { statistics = TransactionStatistics() }
+        return statistics
+    }
+
     private mutating func accept(_ position: InputPosition) -> Bool {
         if let next = positions[position.topic], position.offset < next { return false }
         positions[position.topic] = position.offset + 1
@@ -169,7 +190,7 @@ public struct PartitionCore {
         return true
     }
 
-    private mutating func ingest(_ record: IngressRecord, origin: Origin, now: Int64) {
+    private mutating func ingest(_ record: IngressRecord, origin: InvocationOrigin, now: Int64) {
         let size = (record.key?.count ?? 0) + (record.value?.count ?? 0)
         if size > maxRecordBytes {
             return deadLetter(.tooLarge(bytes: size, limit: maxRecordBytes), origin: origin, key: record.key, value: record.value)
@@ -181,24 +202,24 @@ public struct PartitionCore {
         case .failure(let reason):
             deadLetter(reason, origin: origin, key: record.key, value: record.value)
         case .success(let (target, message)):
-            route(target, caller: nil, message: message, origin: origin, now: now)
+            route(target, caller: nil, payload: .message(message), origin: origin, now: now)
         }
     }
 
     /// Invokes a target of this partition at once (or queues it behind the invocation running
     /// now), or puts it in the outbox for the owning partition.
-    private mutating func route(_ target: Address, caller: Address?, message: Message, origin: Origin, now: Int64) {
+    mutating func route(_ target: Address, caller: Address?, payload: Payload, origin: InvocationOrigin, now: Int64) {
         let owner = partitionOf(target)
         if owner == partition {
             if invoking {
-                runQueue.append(Pending(target: target, caller: caller, message: message, origin: origin))
+                runQueue.append(Pending(target: target, caller: caller, payload: payload, origin: origin))
             } else {
                 invoking = true
-                invoke(target, caller: caller, message: message, origin: origin, now: now)
+                invoke(target, caller: caller, payload: payload, origin: origin, now: now)
                 invoking = false
             }
         } else {
-            let envelope = Envelope(id: takeID(), target: target, source: caller, message: message)
+            let envelope = Envelope(id: takeID(), target: target, source: caller, payload: payload)
             outbox.append(.envelope(envelope, targetPartition: owner))
         }
     }
@@ -210,15 +231,39 @@ public struct PartitionCore {
         while next < runQueue.count {
             let pending = runQueue[next]
             next += 1
-            invoke(pending.target, caller: pending.caller, message: pending.message, origin: pending.origin, now: now)
+            invoke(pending.target, caller: pending.caller, payload: pending.payload, origin: pending.origin, now: now)
         }
         runQueue.removeAll(keepingCapacity: true)
     }
 
-    private mutating func invoke(_ target: Address, caller: Address?, message: Message, origin: Origin, now: Int64) {
-        if recordsInvocations { invocations.append((target, caller, message)) }
+    /// Runs what arrived for `target`, unless a transaction's lock makes it wait.
+    private mutating func invoke(_ target: Address, caller: Address?, payload: Payload, origin: InvocationOrigin, now: Int64) {
+        if !locks.isEmpty, let index = locks.index(forKey: target), waitsForLock(payload) {
+            locks.values[index].waiters.append(.message(caller: caller, payload: payload, origin: origin))
+            dirtyLocks.insert(target)
+            return
+        }
+        dispatch(target, caller: caller, payload: payload, origin: origin, now: now)
+    }
+
+    /// Runs what arrived for `target`, locked or not.
+    mutating func dispatch(_ target: Address, caller: Address?, payload: Payload, origin: InvocationOrigin, now: Int64) {
+        switch payload {
+        case .message(let message):
+            if recordsInvocations { invocations.append((target, caller, message)) }
+            if lastBinding?.type != target.type { lastBinding = application.binding(for: target.type) }
+            if let spec = lastBinding?.coordinator {
+                return request(at: target, spec: spec, caller: caller, message: message, origin: origin, now: now)
+            }
+            call(target, caller: caller, message: message, origin: origin, now: now)
+        case .transaction(let message):
+            handle(message, at: target, caller: caller, origin: origin, now: now)
+        }
+    }
+
+    /// A plain invocation of a function.
+    private mutating func call(_ target: Address, caller: Address?, message: Message, origin: InvocationOrigin, now: Int64) {
         let index = entries.index(forKey: target)
-        if lastBinding?.type != target.type { lastBinding = application.binding(for: target.type) }
         let outcome = application.invoke(target, binding: lastBinding, caller: caller, message: message,
                                          state: index.map { entries.values[$0].state } ?? AddressState(), now: now, in: context)
         if case .failed(let reason) = outcome {
@@ -236,22 +281,58 @@ public struct PartitionCore {
             }
             if firstChange { dirty.append(target) }
         }
-        for effect in context.effects {
+        perform(context.effects, from: target, now: now)
+    }
+
+    /// The state of `address` as functions see it.
+    func currentState(of address: Address) -> AddressState { entries[address]?.state ?? AddressState() }
+
+    /// Applies state changes that an invocation of `address` made earlier (a prepared transaction).
+    mutating func apply(_ writes: [StateWrite], at address: Address) {
+        guard !writes.isEmpty else { return }
+        let firstChange: Bool
+        if let index = entries.index(forKey: address) {
+            firstChange = Self.apply(writes, to: &entries.values[index])
+        } else {
+            var entry = Entry()
+            firstChange = Self.apply(writes, to: &entry)
+            entries[address] = entry
+        }
+        if firstChange { dirty.append(address) }
+    }
+
+    /// Carries out the effects of an invocation of `sender`.
+    mutating func perform(_ effects: [Effect], from sender: Address, now: Int64) {
+        for effect in effects {
             switch effect {
             case .send(let to, let message):
-                route(to, caller: target, message: message, origin: .function(target), now: now)
+                route(to, caller: sender, payload: .message(message), origin: .function(sender), now: now)
             case .sendDelayed(let to, let message, let delay, let token):
-                nextTimerSequence += 1
-                let timer = PendingTimer(sequence: nextTimerSequence, due: now + delay, sender: target, target: to,
-                                         message: message, cancellationToken: token)
-                if let replaced = timers.add(timer) { timersRemoved.append(replaced) }
-                timersAdded.append(timer.sequence)
+                schedule(.message(message), from: sender, to: to, at: now + delay, token: token)
             case .cancelDelayed(let token):
-                if let cancelled = timers.cancel(sender: target, token: token) { timersRemoved.append(cancelled.sequence) }
+                cancelTimer(of: sender, token: token)
             case .egress(let record):
                 outbox.append(.egress(record, id: takeID()))
             }
         }
+    }
+
+    /// Sends `payload` from `sender` to `target` at time `due`; a pending one from `sender` with the same token is replaced.
+    mutating func schedule(_ payload: Payload, from sender: Address, to target: Address, at due: Int64, token: String?) {
+        nextTimerSequence += 1
+        let timer = PendingTimer(sequence: nextTimerSequence, due: due, sender: sender, target: target,
+                                 payload: payload, cancellationToken: token)
+        if let replaced = timers.add(timer) { timersRemoved.append(replaced) }
+        timersAdded.append(timer.sequence)
+    }
+
+    mutating func cancelTimer(of sender: Address, token: String) {
+        if let cancelled = timers.cancel(sender: sender, token: token) { timersRemoved.append(cancelled.sequence) }
+    }
+
+    /// Writes `record` to Kafka once the open epoch is durable.
+    mutating func emit(_ record: EgressRecord) {
+        outbox.append(.egress(record, id: takeID()))
     }
 
     /// Returns true when these are the entry's first changes in the epoch.
@@ -265,7 +346,7 @@ public struct PartitionCore {
         return first
     }
 
-    private mutating func deadLetter(_ reason: DeadLetterReason, origin: Origin, target: Address? = nil, key: [UInt8]?, value: [UInt8]?) {
+    mutating func deadLetter(_ reason: DeadLetterReason, origin: InvocationOrigin, target: Address? = nil, key: [UInt8]?, value: [UInt8]?) {
         var text = switch origin {
         case .record(let topic, let offset): "\(topic)/\(partition)/\(offset)"
         case .function(let sender): sender?.description ?? "outside"
@@ -275,7 +356,7 @@ public struct PartitionCore {
         outbox.append(.deadLetter(DeadLetter(reason: reason, origin: text, key: key, value: value), id: takeID()))
     }
 
-    private mutating func takeID() -> MessageID {
+    mutating func takeID() -> MessageID {
         defer { nextIndex += 1 }
         return MessageID(partition: partition, epoch: epoch, index: nextIndex)
     }
@@ -285,7 +366,7 @@ public struct PartitionCore {
     /// True when the open epoch has something to checkpoint.
     public var hasChanges: Bool {
         !dirty.isEmpty || !timersAdded.isEmpty || !timersRemoved.isEmpty || inputsChanged || !outbox.isEmpty
-            || completionsToRecord || !localAcks.isEmpty || currentAck != nil
+            || completionsToRecord || !localAcks.isEmpty || currentAck != nil || !dirtyLocks.isEmpty || !dirtyCoordinators.isEmpty
     }
 
     /// Ends the open epoch: returns its checkpoint record (the whole partition when `snapshot`)
@@ -312,6 +393,7 @@ public struct PartitionCore {
                 }
             }
         }
+        let transactionChanges = try transactionStateChanges(snapshot: snapshot)
         for address in dirty {
             guard let index = entries.index(forKey: address) else { continue }
             if entries.values[index].state.isEmpty {
@@ -330,7 +412,7 @@ public struct PartitionCore {
             outboxByEpoch = [(epoch, items)]
         }
         let record = EpochRecord(
-            partition: partition, epoch: epoch, isSnapshot: snapshot, states: stateChanges,
+            partition: partition, epoch: epoch, isSnapshot: snapshot, states: stateChanges, transactions: transactionChanges,
             timersAdded: (snapshot ? Array(timers.timers.keys).sorted() : timersAdded).compactMap { timers.timers[$0] },
             timersRemoved: snapshot ? [] : timersRemoved,
             positions: positions, applied: applied, outbox: outboxByEpoch,
@@ -344,6 +426,8 @@ public struct PartitionCore {
         dirty = []
         timersAdded = []
         timersRemoved = []
+        dirtyLocks = []
+        dirtyCoordinators = []
         inputsChanged = false
         outbox = []
         localAcks = [:]
@@ -373,6 +457,18 @@ public struct PartitionCore {
         advanceCompletion()
     }
 
+    /// The lock and coordinator entries to checkpoint: those changed in the open epoch, or all.
+    private func transactionStateChanges(snapshot: Bool) throws(StatefulFunctionError) -> [EpochRecord.TransactionStateChange] {
+        var changes: [EpochRecord.TransactionStateChange] = []
+        for address in snapshot ? Array(locks.keys) : Array(dirtyLocks) {
+            changes.append(.init(kind: .lock, address: address, value: try locks[address]?.encoded()))
+        }
+        for address in snapshot ? Array(coordinators.keys) : Array(dirtyCoordinators) {
+            changes.append(.init(kind: .coordinator, address: address, value: coordinators[address]?.encoded()))
+        }
+        return changes
+    }
+
     /// Moves `completedThrough` over every fully acknowledged epoch before the open one.
     private mutating func advanceCompletion() {
         var next = completedThrough + 1
@@ -396,11 +492,19 @@ public struct PartitionCore {
 
     /// Applies a checkpoint record during recovery; records must come in epoch order, starting
     /// with a snapshot or with the partition's first epoch.
-    public mutating func restore(_ record: EpochRecord) {
+    public mutating func restore(_ record: EpochRecord) throws {
         if record.isSnapshot {
             entries = [:]
             timers = TimerTable()
             unacknowledged = [:]
+            locks = [:]
+            coordinators = [:]
+        }
+        for change in record.transactions {
+            switch change.kind {
+            case .lock: locks[change.address] = try change.value.map(LockEntry.init(decoding:))
+            case .coordinator: coordinators[change.address] = try change.value.map(CoordinatorEntry.init(decoding:))
+            }
         }
         for change in record.states {
             var entry = entries.removeValue(forKey: change.address) ?? Entry()

@@ -6,7 +6,7 @@ public struct PendingTimer: Sendable {
     public var due: Int64
     public var sender: Address
     public var target: Address
-    public var message: Message
+    public var payload: Payload
     public var cancellationToken: String?
 }
 

@@ -4,10 +4,20 @@ public typealias FunctionBody = @Sendable (Context, Message) throws -> Void
 
 /// A function type bound to its code and its declared state.
 public struct FunctionBinding: Sendable {
+    public enum Role: Sendable {
+        case function(FunctionBody)
+        case coordinator(CoordinatorSpec)
+    }
+
     public let type: TypeName
     public let states: [any StateSpec]
     let stateNames: [String]
-    let body: FunctionBody
+    public let role: Role
+
+    /// The coordinator's protocol and code, when the type is a coordinator.
+    public var coordinator: CoordinatorSpec? {
+        if case .coordinator(let spec) = role { spec } else { nil }
+    }
 }
 
 /// Runs for a failed plain invocation whose error matches; may reply, send or write egress.
@@ -33,8 +43,24 @@ public struct Application: Sendable {
 
     /// Binds `type` to `body`, with the state it may use. Binding a type twice is a programming error.
     public mutating func bind(_ type: TypeName, states: [any StateSpec] = [], _ body: @escaping FunctionBody) {
-        precondition(functions[type] == nil, "function type \(type) is bound twice")
-        functions[type] = FunctionBinding(type: type, states: states, stateNames: states.map(\.name), body: body)
+        add(FunctionBinding(type: type, states: states, stateNames: states.map(\.name), role: .function(body)))
+    }
+
+    /// Binds `type` to a coordinator: for each message it receives, `plan` returns the invocations
+    /// of one transaction, which the runtime runs with `transactionProtocol`; `outcome` runs when
+    /// the transaction has ended. One transaction per coordinator address runs at a time; later
+    /// requests to the same address wait their turn.
+    public mutating func bindCoordinator(
+        _ type: TypeName, protocol transactionProtocol: TransactionProtocol, states: [any StateSpec] = [],
+        plan: @escaping PlanBody, outcome: @escaping OutcomeBody
+    ) {
+        let spec = CoordinatorSpec(transactionProtocol: transactionProtocol, plan: plan, outcome: outcome)
+        add(FunctionBinding(type: type, states: states, stateNames: states.map(\.name), role: .coordinator(spec)))
+    }
+
+    private mutating func add(_ binding: FunctionBinding) {
+        precondition(functions[binding.type] == nil, "function type \(binding.type) is bound twice")
+        functions[binding.type] = binding
     }
 
     /// Registers a handler for failures of plain (non-transactional) invocations that throw `E`.

@@ -1,6 +1,7 @@
 import Foundation
 
-/// How records of an ingress topic become invocations of a function type.
+/// How records of an ingress topic become invocations: of one function type with an id taken
+/// from the record, or of any address a custom router picks.
 public struct IngressBinding: Sendable {
     public enum PayloadCodec: String, Sendable {
         /// The value must be a JSON document; it is passed on as the message payload.
@@ -10,20 +11,24 @@ public struct IngressBinding: Sendable {
     }
 
     public let topic: String
-    public let type: TypeName
     public let codec: PayloadCodec
-    /// The function id for a record; by default the record key as UTF-8. Nil means the record
-    /// has no usable id and goes to the dead-letter topic.
-    public let id: @Sendable (IngressRecord) -> String?
+    /// The address a record goes to. Nil means the record has no usable id and goes to the
+    /// dead-letter topic.
+    public let target: @Sendable (IngressRecord) -> Address?
 
+    /// Records go to `type`, with the id `id` takes from the record (by default its key as UTF-8).
     public init(
         topic: String, type: TypeName, codec: PayloadCodec = .json,
         id: @escaping @Sendable (IngressRecord) -> String? = IngressBinding.keyAsID
     ) {
+        self.init(topic: topic, codec: codec) { record in id(record).map { Address(type, $0) } }
+    }
+
+    /// Records go to the address `target` picks for each.
+    public init(topic: String, codec: PayloadCodec = .json, target: @escaping @Sendable (IngressRecord) -> Address?) {
         self.topic = topic
-        self.type = type
         self.codec = codec
-        self.id = id
+        self.target = target
     }
 
     public static let keyAsID: @Sendable (IngressRecord) -> String? = { record in
@@ -33,12 +38,12 @@ public struct IngressBinding: Sendable {
 
     /// The invocation for `record`, or why it cannot be one.
     public func route(_ record: IngressRecord) -> Result<(Address, Message), DeadLetterReason> {
-        guard let id = id(record) else { return .failure(.missingID) }
         let payload = record.value ?? []
         if codec == .json, (try? JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])) == nil {
             return .failure(.undecodable("the value is not JSON"))
         }
-        return .success((Address(type, id), Message(bytes: payload)))
+        guard let address = target(record) else { return .failure(.missingID) }
+        return .success((address, Message(bytes: payload)))
     }
 }
 

@@ -19,12 +19,21 @@ public final class Context {
     @exclusivity(unchecked) public private(set) var writes: [StateWrite] = []
     /// Effects of the invocation, in order.
     @exclusivity(unchecked) public private(set) var effects: [Effect] = []
+    /// True while the function takes part in a transaction: a reply then goes to the coordinator
+    /// as the invocation's result.
+    @exclusivity(unchecked) public private(set) var isTransactional = false
+    /// The reply of a transactional invocation.
+    @exclusivity(unchecked) public private(set) var result: Message?
 
     /// An empty context, for a runtime to reuse through `Application.invoke`.
     public init() {}
 
-    func reset(address: Address, caller: Address?, now: Int64, declaredStates: [String], stored: AddressState) {
+    func reset(
+        address: Address, caller: Address?, now: Int64, declaredStates: [String], stored: AddressState, transactional: Bool
+    ) {
         self.address = address
+        isTransactional = transactional
+        result = nil
         self.caller = caller
         self.now = now
         self.declaredStates = declaredStates
@@ -99,8 +108,13 @@ public final class Context {
         effects.append(.egress(record))
     }
 
-    /// Answers the function that sent the current message.
+    /// Answers the function that sent the current message. In a transaction, the answer goes to
+    /// the coordinator as this invocation's result (`TransactionOutcome.results`).
     public func reply(_ message: Message) throws(StatefulFunctionError) {
+        if isTransactional {
+            result = message
+            return
+        }
         guard let caller else {
             throw StatefulFunctionError(.noCaller, "\(address) was not invoked by a function, so it cannot reply")
         }

@@ -70,7 +70,7 @@ public struct StateWrite: Sendable {
     public let cell: StateCell?
 
     @inlinable
-    init(name: String, cell: StateCell?) {
+    public init(name: String, cell: StateCell?) {
         self.name = name
         self.cell = cell
     }

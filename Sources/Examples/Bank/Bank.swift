@@ -1,0 +1,202 @@
+import StatefulFunctions
+
+/// A bank: accounts are plain functions; transfers are coordinators, one written as a 2PC
+/// transaction and one as a saga, over the same account function.
+///
+/// Ingress `bank-requests`, JSON values (the key is not used):
+///   `{"request_id": "r1", "op": "open", "account": "alice", "amount": 100}`
+///   `{"request_id": "r2", "op": "balance", "account": "alice"}`
+///   `{"request_id": "r3", "op": "transfer", "from": "alice", "to": "bob", "amount": 30, "protocol": "2pc"}`
+///   (`protocol`: `2pc`, the default, or `saga`).
+/// Egress `bank-responses`, key = request id, JSON values:
+///   `{"request_id": "r3", "status": 200, "from_balance": 70, "to_balance": 30}`
+/// with status 200 done, 404 unknown account, 422 insufficient funds, 409 aborted and retryable.
+public enum Bank {
+    public static let account: TypeName = "bank/account"
+    public static let transfer: TypeName = "bank/transfer"
+    public static let sagaTransfer: TypeName = "bank/saga-transfer"
+    public static let balance = ValueSpec<Int>("balance")
+    public static let requestsTopic = "bank-requests"
+    public static let responsesTopic = "bank-responses"
+
+    public struct Request: Codable, Sendable {
+        public var request_id: String
+        public var op: String
+        public var account: String?
+        public var amount: Int?
+        public var from: String?
+        public var to: String?
+        public var `protocol`: String?
+
+        public init(request_id: String, op: String, account: String? = nil, amount: Int? = nil, from: String? = nil,
+                    to: String? = nil, protocol: String? = nil) {
+            self.request_id = request_id
+            self.op = op
+            self.account = account
+            self.amount = amount
+            self.from = from
+            self.to = to
+            self.protocol = `protocol`
+        }
+    }
+
+    public struct Response: Codable, Sendable, Equatable {
+        public var request_id: String
+        public var status: Int
+        public var balance: Int?
+        public var from_balance: Int?
+        public var to_balance: Int?
+        public var reason: String?
+
+        public init(request_id: String, status: Int, balance: Int? = nil, from_balance: Int? = nil, to_balance: Int? = nil,
+                    reason: String? = nil) {
+            self.request_id = request_id
+            self.status = status
+            self.balance = balance
+            self.from_balance = from_balance
+            self.to_balance = to_balance
+            self.reason = reason
+        }
+    }
+
+    /// A change to one account: what participants of a transfer receive.
+    public struct Change: Codable, Sendable {
+        public var op: String
+        public var amount: Int?
+        public var request_id: String?
+
+        public init(op: String, amount: Int? = nil, request_id: String? = nil) {
+            self.op = op
+            self.amount = amount
+            self.request_id = request_id
+        }
+    }
+
+    /// The error an account throws: its description starts with the response status.
+    public enum Refusal: Error, CustomStringConvertible {
+        case unknownAccount(String)
+        case insufficientFunds(String)
+
+        public var status: Int {
+            switch self {
+            case .unknownAccount: 404
+            case .insufficientFunds: 422
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .unknownAccount(let id): "404 unknown account \(id)"
+            case .insufficientFunds(let id): "422 insufficient funds in \(id)"
+            }
+        }
+    }
+
+    public static func application(requestsTopic: String = requestsTopic, responsesTopic: String = responsesTopic) -> Application {
+        var app = Application(name: "bank")
+        app.bind(account, states: [balance]) { context, message in
+            let change = try message.decode(Change.self)
+            let amount = change.amount ?? 0
+            let current = try context.get(balance)
+            let id = context.address.id
+            var updated: Int
+            switch change.op {
+            case "open":
+                updated = amount
+            case "balance":
+                guard let current else { throw Refusal.unknownAccount(id) }
+                updated = current
+            case "deposit":
+                guard let current else { throw Refusal.unknownAccount(id) }
+                updated = current + amount
+            case "withdraw":
+                guard let current else { throw Refusal.unknownAccount(id) }
+                guard current >= amount else { throw Refusal.insufficientFunds(id) }
+                updated = current - amount
+            case "revert-deposit":
+                // A compensation must succeed: it may leave the balance negative for a while.
+                guard let current else { throw Refusal.unknownAccount(id) }
+                updated = current - amount
+            default:
+                throw StatefulFunctionError(.messageDecoding, "unknown account operation \(change.op)")
+            }
+            if updated != current { try context.set(balance, updated) }
+            if context.caller != nil {
+                // Called by a coordinator (or another function): the new balance is the result.
+                try context.reply(Message(json: updated))
+            } else if let requestID = change.request_id {
+                context.egress(try response(Response(request_id: requestID, status: 200, balance: updated), topic: responsesTopic))
+            }
+        }
+        // A plain request refused by the account still gets its answer.
+        app.handle(Refusal.self) { context, refusal, message in
+            guard let requestID = (try? message.decode(Change.self))?.request_id else { return }
+            context.egress(try response(Response(request_id: requestID, status: refusal.status, reason: refusal.description),
+                                        topic: responsesTopic))
+        }
+
+        let plan2PC: PlanBody = { _, message in
+            let request = try message.decode(Request.self)
+            let (from, to, amount) = try transferParts(request)
+            return TransactionPlan([
+                TransactionInvocation(Address(account, from), try Message(json: Change(op: "withdraw", amount: amount))),
+                TransactionInvocation(Address(account, to), try Message(json: Change(op: "deposit", amount: amount))),
+            ])
+        }
+        let planSaga: PlanBody = { _, message in
+            let request = try message.decode(Request.self)
+            let (from, to, amount) = try transferParts(request)
+            return TransactionPlan([
+                TransactionInvocation(Address(account, from), try Message(json: Change(op: "withdraw", amount: amount)),
+                                      compensation: try Message(json: Change(op: "deposit", amount: amount))),
+                TransactionInvocation(Address(account, to), try Message(json: Change(op: "deposit", amount: amount)),
+                                      compensation: try Message(json: Change(op: "revert-deposit", amount: amount))),
+            ])
+        }
+        let outcome: OutcomeBody = { context, outcome in
+            let request = try outcome.request.decode(Request.self)
+            var answer = Response(request_id: request.request_id, status: 200)
+            switch outcome.status {
+            case .committed:
+                answer.from_balance = try outcome.results[0]?.decode(Int.self)
+                answer.to_balance = try outcome.results[1]?.decode(Int.self)
+            case .failed(let reason):
+                // Refusals start with their status; anything else is a bad request.
+                answer.status = Int(reason.prefix(3)).flatMap { [404, 422].contains($0) ? $0 : nil } ?? 400
+                answer.reason = reason
+            case .retryableAbort(let reason):
+                answer.status = 409
+                answer.reason = reason
+            }
+            context.egress(try response(answer, topic: responsesTopic))
+        }
+        app.bindCoordinator(transfer, protocol: .twoPhaseCommit, plan: plan2PC, outcome: outcome)
+        app.bindCoordinator(sagaTransfer, protocol: .saga, plan: planSaga, outcome: outcome)
+
+        app.ingress(IngressBinding(topic: requestsTopic) { record in
+            guard let request = try? Message(bytes: record.value ?? []).decode(Request.self) else { return nil }
+            return route(request)
+        })
+        app.egress(topic: responsesTopic)
+        return app
+    }
+
+    /// Where a request goes: transfers to a coordinator keyed by request id, the rest to the account.
+    public static func route(_ request: Request) -> Address? {
+        if request.op == "transfer" {
+            return Address(request.protocol == "saga" ? sagaTransfer : transfer, request.request_id)
+        }
+        return request.account.map { Address(account, $0) }
+    }
+
+    static func transferParts(_ request: Request) throws -> (String, String, Int) {
+        guard let from = request.from, let to = request.to, let amount = request.amount, amount >= 0 else {
+            throw StatefulFunctionError(.messageDecoding, "a transfer needs from, to and a non-negative amount")
+        }
+        return (from, to, amount)
+    }
+
+    static func response(_ response: Response, topic: String) throws -> EgressRecord {
+        EgressRecord(topic: topic, key: Array(response.request_id.utf8), value: try Message(json: response).payload)
+    }
+}

@@ -1,0 +1,340 @@
+import StatefulFunctions
+
+/// Binary encodings of the transaction protocols' messages and of lock and coordinator entries.
+extension ByteWriter {
+    mutating func write(_ payload: Payload) {
+        switch payload {
+        case .message(let message):
+            write(0)
+            write(message.payload)
+        case .transaction(let message):
+            write(1)
+            write(message)
+        }
+    }
+
+    mutating func write(_ ref: TransactionRef) {
+        write(ref.id)
+        write(ref.attempt)
+    }
+
+    mutating func write(_ priority: TransactionPriority) {
+        write(priority.startedAt)
+        write(priority.id)
+    }
+
+    mutating func write(_ hop: ProbeHop) {
+        write(hop.ref)
+        write(hop.priority)
+        write(hop.coordinator)
+    }
+
+    mutating func write(_ probe: Probe) {
+        write(probe.since)
+        write(probe.path.count)
+        for hop in probe.path { write(hop) }
+    }
+
+    mutating func write(optional message: Message?) {
+        write(optional: message?.payload)
+    }
+
+    mutating func write(_ request: PrepareRequest) {
+        write(request.ref)
+        write(request.coordinator)
+        write(request.priority)
+        write(request.messages.count)
+        for message in request.messages { write(message.payload) }
+        write(request.readOnly)
+    }
+
+    mutating func write(_ message: TransactionMessage) {
+        switch message {
+        case .prepare(let request):
+            write(0); write(request)
+        case .commit(let ref):
+            write(1); write(ref)
+        case .abort(let ref):
+            write(2); write(ref)
+        case .step(let ref, let coordinator, let index, let message):
+            write(3); write(ref); write(coordinator); write(index); write(message.payload)
+        case .compensate(let ref, let coordinator, let index, let message):
+            write(4); write(ref); write(coordinator); write(index); write(message.payload)
+        case .vote(let ref, let participant, let vote):
+            write(5); write(ref); write(participant)
+            switch vote {
+            case .yes(let results):
+                write(true)
+                write(results.count)
+                for result in results { write(optional: result) }
+            case .no(let reason):
+                write(false)
+                write(reason)
+            }
+        case .stepDone(let ref, let index, let result, let failure):
+            write(6); write(ref); write(index); write(optional: result); write(optional: failure)
+        case .compensated(let ref, let index, let failure):
+            write(7); write(ref); write(index); write(optional: failure)
+        case .probeCoordinator(let probe):
+            write(8); write(probe)
+        case .probeParticipant(let probe):
+            write(9); write(probe)
+        case .victim(let ref, let since):
+            write(10); write(ref); write(since)
+        case .timeout(let ref):
+            write(11); write(ref)
+        case .retryCompensation(let ref, let index):
+            write(12); write(ref); write(index)
+        }
+    }
+
+    mutating func write(_ effect: Effect) {
+        switch effect {
+        case .send(let to, let message):
+            write(0); write(to); write(message.payload)
+        case .sendDelayed(let to, let message, let delay, let token):
+            write(1); write(to); write(message.payload); write(delay); write(optional: token)
+        case .cancelDelayed(let token):
+            write(2); write(token)
+        case .egress(let record):
+            write(3); write(record)
+        }
+    }
+
+    mutating func write(_ origin: InvocationOrigin) {
+        switch origin {
+        case .record(let topic, let offset): write(0); write(topic); write(offset)
+        case .function(let sender): write(1); write(optional: sender)
+        case .timer(let sender): write(2); write(sender)
+        }
+    }
+}
+
+extension ByteReader {
+    mutating func readPayload() throws(Malformed) -> Payload {
+        switch try readInt() {
+        case 0: return .message(Message(bytes: try readBytes()))
+        case 1: return .transaction(try readTransactionMessage())
+        case let tag: throw Malformed(description: "unknown payload \(tag)")
+        }
+    }
+
+    mutating func readTransactionRef() throws(Malformed) -> TransactionRef {
+        TransactionRef(id: try readMessageID(), attempt: try readInt32())
+    }
+
+    mutating func readPriority() throws(Malformed) -> TransactionPriority {
+        TransactionPriority(startedAt: try readInt64(), id: try readMessageID())
+    }
+
+    mutating func readProbe() throws(Malformed) -> Probe {
+        let since = try readInt64()
+        var path: [ProbeHop] = []
+        for _ in 0..<(try readCount()) {
+            path.append(ProbeHop(ref: try readTransactionRef(), priority: try readPriority(), coordinator: try readAddress()))
+        }
+        return Probe(since: since, path: path)
+    }
+
+    mutating func readOptionalMessage() throws(Malformed) -> Message? { try readOptionalBytes().map(Message.init(bytes:)) }
+
+    mutating func readPrepareRequest() throws(Malformed) -> PrepareRequest {
+        let ref = try readTransactionRef()
+        let coordinator = try readAddress()
+        let priority = try readPriority()
+        var messages: [Message] = []
+        for _ in 0..<(try readCount()) { messages.append(Message(bytes: try readBytes())) }
+        return PrepareRequest(ref: ref, coordinator: coordinator, priority: priority, messages: messages, readOnly: try readBool())
+    }
+
+    mutating func readTransactionMessage() throws(Malformed) -> TransactionMessage {
+        switch try readInt() {
+        case 0: return .prepare(try readPrepareRequest())
+        case 1: return .commit(try readTransactionRef())
+        case 2: return .abort(try readTransactionRef())
+        case 3:
+            return .step(try readTransactionRef(), coordinator: try readAddress(), index: try readInt32(),
+                         message: Message(bytes: try readBytes()))
+        case 4:
+            return .compensate(try readTransactionRef(), coordinator: try readAddress(), index: try readInt32(),
+                               message: Message(bytes: try readBytes()))
+        case 5:
+            let ref = try readTransactionRef()
+            let participant = try readAddress()
+            if try readBool() {
+                var results: [Message?] = []
+                for _ in 0..<(try readCount()) { results.append(try readOptionalMessage()) }
+                return .vote(ref, participant: participant, vote: .yes(results))
+            }
+            return .vote(ref, participant: participant, vote: .no(try readString()))
+        case 6:
+            return .stepDone(try readTransactionRef(), index: try readInt32(), result: try readOptionalMessage(),
+                             failure: try readOptionalString())
+        case 7: return .compensated(try readTransactionRef(), index: try readInt32(), failure: try readOptionalString())
+        case 8: return .probeCoordinator(try readProbe())
+        case 9: return .probeParticipant(try readProbe())
+        case 10: return .victim(try readTransactionRef(), since: try readInt64())
+        case 11: return .timeout(try readTransactionRef())
+        case 12: return .retryCompensation(try readTransactionRef(), index: try readInt32())
+        case let tag: throw Malformed(description: "unknown transaction message \(tag)")
+        }
+    }
+
+    mutating func readEffect() throws(Malformed) -> Effect {
+        switch try readInt() {
+        case 0: return .send(to: try readAddress(), message: Message(bytes: try readBytes()))
+        case 1:
+            return .sendDelayed(to: try readAddress(), message: Message(bytes: try readBytes()), delayMilliseconds: try readInt64(),
+                                cancellationToken: try readOptionalString())
+        case 2: return .cancelDelayed(cancellationToken: try readString())
+        case 3: return .egress(try readEgressRecord())
+        case let tag: throw Malformed(description: "unknown effect \(tag)")
+        }
+    }
+
+    mutating func readOrigin() throws(Malformed) -> InvocationOrigin {
+        switch try readInt() {
+        case 0: return .record(topic: try readString(), offset: try readInt64())
+        case 1: return .function(try readOptionalAddress())
+        case 2: return .timer(try readAddress())
+        case let tag: throw Malformed(description: "unknown origin \(tag)")
+        }
+    }
+}
+
+extension LockEntry {
+    func encoded() throws(StatefulFunctionError) -> [UInt8] {
+        var writer = ByteWriter(capacity: 256)
+        writer.write(holders.count)
+        for holder in holders {
+            writer.write(holder.request)
+            writer.write(holder.writes.count)
+            for write in holder.writes {
+                writer.write(write.name)
+                writer.write(optional: try write.cell?.bytes())
+            }
+            writer.write(holder.effects.count)
+            for effect in holder.effects { writer.write(effect) }
+        }
+        writer.write(waiters.count)
+        for waiter in waiters {
+            switch waiter {
+            case .prepare(let request):
+                writer.write(0)
+                writer.write(request)
+            case .message(let caller, let payload, let origin):
+                writer.write(1)
+                writer.write(optional: caller)
+                writer.write(payload)
+                writer.write(origin)
+            }
+        }
+        return writer.bytes
+    }
+
+    init(decoding bytes: [UInt8]) throws {
+        var reader = ByteReader(bytes)
+        for _ in 0..<(try reader.readCount()) {
+            let request = try reader.readPrepareRequest()
+            var writes: [StateWrite] = []
+            for _ in 0..<(try reader.readCount()) {
+                writes.append(StateWrite(name: try reader.readString(), cell: try reader.readOptionalBytes().map(StateCell.encoded)))
+            }
+            var effects: [Effect] = []
+            for _ in 0..<(try reader.readCount()) { effects.append(try reader.readEffect()) }
+            holders.append(LockHolder(request: request, writes: writes, effects: effects))
+        }
+        for _ in 0..<(try reader.readCount()) {
+            switch try reader.readInt() {
+            case 0: waiters.append(.prepare(try reader.readPrepareRequest()))
+            case 1:
+                waiters.append(.message(caller: try reader.readOptionalAddress(), payload: try reader.readPayload(),
+                                        origin: try reader.readOrigin()))
+            case let tag: throw ByteReader.Malformed(description: "unknown lock waiter \(tag)")
+            }
+        }
+    }
+}
+
+extension CoordinatorEntry {
+    func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: 256)
+        writer.write(queue.count)
+        for queued in queue {
+            writer.write(optional: queued.caller)
+            writer.write(queued.request.payload)
+        }
+        writer.write(active != nil)
+        guard let active else { return writer.bytes }
+        writer.write(active.ref)
+        writer.write(active.coordinator)
+        writer.write(active.priority)
+        writer.write(active.transactionProtocol == .twoPhaseCommit)
+        writer.write(optional: active.caller)
+        writer.write(active.request.payload)
+        writer.write(active.invocations.count)
+        for invocation in active.invocations {
+            writer.write(invocation.address)
+            writer.write(invocation.message.payload)
+            writer.write(invocation.readOnly)
+            writer.write(optional: invocation.compensation)
+        }
+        writer.write(active.participants.count)
+        for participant in active.participants {
+            writer.write(participant.address)
+            writer.write(participant.invocations.count)
+            for index in participant.invocations { writer.write(index) }
+            writer.write(participant.readOnly)
+            writer.write(participant.votedYes == nil ? 0 : participant.votedYes == true ? 1 : 2)
+        }
+        writer.write(active.steps.count)
+        for step in active.steps { writer.write(step.rawValue) }
+        writer.write(active.results.count)
+        for result in active.results { writer.write(optional: result) }
+        writer.write(optional: active.failure)
+        return writer.bytes
+    }
+
+    init(decoding bytes: [UInt8]) throws {
+        var reader = ByteReader(bytes)
+        for _ in 0..<(try reader.readCount()) {
+            queue.append(QueuedRequest(caller: try reader.readOptionalAddress(), request: Message(bytes: try reader.readBytes())))
+        }
+        guard try reader.readBool() else { return }
+        let ref = try reader.readTransactionRef()
+        let coordinator = try reader.readAddress()
+        let priority = try reader.readPriority()
+        let transactionProtocol: TransactionProtocol = try reader.readBool() ? .twoPhaseCommit : .saga
+        let caller = try reader.readOptionalAddress()
+        let request = Message(bytes: try reader.readBytes())
+        var invocations: [TransactionInvocation] = []
+        for _ in 0..<(try reader.readCount()) {
+            var invocation = TransactionInvocation(try reader.readAddress(), Message(bytes: try reader.readBytes()),
+                                                   readOnly: try reader.readBool())
+            invocation.compensation = try reader.readOptionalMessage()
+            invocations.append(invocation)
+        }
+        var transaction = ActiveTransaction(ref: ref, coordinator: coordinator, priority: priority,
+                                            transactionProtocol: transactionProtocol, caller: caller, request: request,
+                                            invocations: invocations, results: [])
+        for _ in 0..<(try reader.readCount()) {
+            let address = try reader.readAddress()
+            var indices: [Int32] = []
+            for _ in 0..<(try reader.readCount()) { indices.append(try reader.readInt32()) }
+            let readOnly = try reader.readBool()
+            let vote = try reader.readInt()
+            transaction.participants.append(.init(address: address, invocations: indices, readOnly: readOnly,
+                                                  votedYes: vote == 0 ? nil : vote == 1))
+        }
+        for _ in 0..<(try reader.readCount()) {
+            let raw = try reader.readInt()
+            guard let step = ActiveTransaction.StepStatus(rawValue: raw) else {
+                throw ByteReader.Malformed(description: "unknown step status \(raw)")
+            }
+            transaction.steps.append(step)
+        }
+        for _ in 0..<(try reader.readCount()) { transaction.results.append(try reader.readOptionalMessage()) }
+        transaction.failure = try reader.readOptionalString()
+        active = transaction
+    }
+}

@@ -1,0 +1,60 @@
+import StatefulFunctions
+
+/// A request waiting for its coordinator address to finish the transaction before it.
+struct QueuedRequest: Sendable {
+    var caller: Address?
+    var request: Message
+}
+
+/// The transactions of one coordinator address: the running one and those queued behind it.
+struct CoordinatorEntry: Sendable {
+    var active: ActiveTransaction?
+    var queue: [QueuedRequest] = []
+
+    var isIdle: Bool { active == nil && queue.isEmpty }
+}
+
+/// A running transaction, as its coordinator tracks it.
+struct ActiveTransaction: Sendable {
+    enum StepStatus: Int, Sendable {
+        case running
+        case completed
+        case failed
+        case compensating
+        case compensated
+    }
+
+    struct Participant: Sendable {
+        var address: Address
+        /// Indices of its invocations in the plan, in order.
+        var invocations: [Int32]
+        var readOnly: Bool
+        /// nil until it voted.
+        var votedYes: Bool?
+    }
+
+    var ref: TransactionRef
+    var coordinator: Address
+    var priority: TransactionPriority
+    var transactionProtocol: TransactionProtocol
+    var caller: Address?
+    var request: Message
+    var invocations: [TransactionInvocation]
+    /// 2PC: one per distinct address.
+    var participants: [Participant] = []
+    /// Saga: one per invocation.
+    var steps: [StepStatus] = []
+    var results: [Message?]
+    /// Why it failed, once a participant said no or a step failed.
+    var failure: String?
+
+    var id: String { ref.id.description }
+
+    /// 2PC: all participants voted yes.
+    var allVotedYes: Bool { participants.allSatisfy { $0.votedYes == true } }
+
+    /// Saga: every step has its final status.
+    var sagaSettled: Bool {
+        failure == nil ? steps.allSatisfy { $0 == .completed } : steps.allSatisfy { $0 == .failed || $0 == .compensated }
+    }
+}

@@ -1,0 +1,306 @@
+import Foundation
+import StatefulFunctions
+
+/// The coordinator side of the transaction protocols. A coordinator address runs one
+/// transaction at a time; its progress is partition state (checkpointed with the epoch) and,
+/// when configured, a record per step on the transaction log topic.
+extension PartitionCore {
+    static var timeoutToken: String { "statefun/transaction-timeout" }
+
+    /// A request for a coordinator: starts its transaction, or queues it behind the running one.
+    mutating func request(
+        at coordinator: Address, spec: CoordinatorSpec, caller: Address?, message: Message, origin: InvocationOrigin, now: Int64
+    ) {
+        if coordinators[coordinator] != nil {
+            coordinators[coordinator]!.queue.append(QueuedRequest(caller: caller, request: message))
+            dirtyCoordinators.insert(coordinator)
+            return
+        }
+        start(at: coordinator, spec: spec, caller: caller, request: message, origin: origin, now: now)
+    }
+
+    private mutating func start(
+        at coordinator: Address, spec: CoordinatorSpec, caller: Address?, request: Message, origin: InvocationOrigin, now: Int64
+    ) {
+        guard let binding = application.binding(for: coordinator.type) else { return }
+        let (outcome, plan) = application.plan(coordinator, binding: binding, spec: spec, caller: caller, request: request,
+                                               state: currentState(of: coordinator), now: now, in: context)
+        if case .failed(let reason) = outcome {
+            deadLetter(reason, origin: origin, target: coordinator, key: Array(coordinator.id.utf8), value: request.payload)
+            return startNext(at: coordinator, spec: spec, now: now)
+        }
+        apply(context.writes, at: coordinator)
+        perform(context.effects, from: coordinator, now: now)
+        // An exception handler answered instead of a plan.
+        guard let plan else { return startNext(at: coordinator, spec: spec, now: now) }
+
+        let id = takeID()
+        var transaction = ActiveTransaction(
+            ref: TransactionRef(id: id, attempt: 1), coordinator: coordinator, priority: TransactionPriority(startedAt: now, id: id),
+            transactionProtocol: spec.transactionProtocol, caller: caller, request: request, invocations: plan.invocations,
+            results: Array(repeating: nil, count: plan.invocations.count))
+        coordinators[coordinator, default: CoordinatorEntry()].active = transaction
+        dirtyCoordinators.insert(coordinator)
+        if let unknown = plan.invocations.first(where: { application.binding(for: $0.address.type) == nil }) {
+            return end(transaction, .failed(reason: "no function is bound to type \(unknown.address.type)"), now: now)
+        }
+        if plan.invocations.isEmpty { return end(transaction, .committed, now: now) }
+        switch spec.transactionProtocol {
+        case .twoPhaseCommit:
+            var positions: [Address: Int] = [:]
+            for (index, invocation) in plan.invocations.enumerated() {
+                if let position = positions[invocation.address] {
+                    transaction.participants[position].invocations.append(Int32(index))
+                    transaction.participants[position].readOnly = transaction.participants[position].readOnly && invocation.readOnly
+                } else {
+                    positions[invocation.address] = transaction.participants.count
+                    transaction.participants.append(.init(address: invocation.address, invocations: [Int32(index)],
+                                                          readOnly: invocation.readOnly, votedYes: nil))
+                }
+            }
+            coordinators[coordinator]!.active = transaction
+            sendPrepares(transaction, now: now)
+            schedule(.transaction(.timeout(transaction.ref)), from: coordinator, to: coordinator,
+                     at: now + transactionSettings.timeoutMilliseconds, token: Self.timeoutToken)
+        case .saga:
+            transaction.steps = Array(repeating: .running, count: plan.invocations.count)
+            coordinators[coordinator]!.active = transaction
+            for (index, invocation) in plan.invocations.enumerated() {
+                send(.step(transaction.ref, coordinator: coordinator, index: Int32(index), message: invocation.message),
+                     from: coordinator, to: invocation.address, now: now)
+            }
+        }
+        log(transaction, "started")
+    }
+
+    private mutating func sendPrepares(_ transaction: ActiveTransaction, now: Int64) {
+        for participant in transaction.participants {
+            let request = PrepareRequest(
+                ref: transaction.ref, coordinator: transaction.coordinator, priority: transaction.priority,
+                messages: participant.invocations.map { transaction.invocations[Int($0)].message }, readOnly: participant.readOnly)
+            send(.prepare(request), from: transaction.coordinator, to: participant.address, now: now)
+        }
+    }
+
+    /// Aborts the current attempt at every participant that may hold or wait for a lock.
+    private mutating func abortParticipants(_ transaction: ActiveTransaction, now: Int64) {
+        for participant in transaction.participants where participant.votedYes != false {
+            send(.abort(transaction.ref), from: transaction.coordinator, to: participant.address, now: now)
+        }
+    }
+
+    /// The running transaction of `coordinator` if `ref` is its current attempt.
+    private func active(_ ref: TransactionRef, at coordinator: Address) -> ActiveTransaction? {
+        guard let transaction = coordinators[coordinator]?.active, transaction.ref == ref else { return nil }
+        return transaction
+    }
+
+    private mutating func store(_ transaction: ActiveTransaction) {
+        coordinators[transaction.coordinator]!.active = transaction
+        dirtyCoordinators.insert(transaction.coordinator)
+    }
+
+    // MARK: Two-phase commit
+
+    mutating func receive(_ vote: Vote, of participant: Address, for ref: TransactionRef, at coordinator: Address, now: Int64) {
+        guard var transaction = active(ref, at: coordinator), transaction.transactionProtocol == .twoPhaseCommit,
+              let position = transaction.participants.firstIndex(where: { $0.address == participant }),
+              transaction.participants[position].votedYes == nil
+        else { return }
+        switch vote {
+        case .yes(let results):
+            transaction.participants[position].votedYes = true
+            for (result, index) in zip(results, transaction.participants[position].invocations) {
+                transaction.results[Int(index)] = result
+            }
+            guard transaction.allVotedYes else { return store(transaction) }
+            for participant in transaction.participants {
+                send(.commit(ref), from: coordinator, to: participant.address, now: now)
+            }
+            end(transaction, .committed, now: now)
+        case .no(let reason):
+            transaction.participants[position].votedYes = false
+            abortParticipants(transaction, now: now)
+            transaction.results = Array(repeating: nil, count: transaction.results.count)
+            end(transaction, .failed(reason: reason), now: now)
+        }
+    }
+
+    /// A probe chasing this coordinator's transaction: it goes on to every participant that has
+    /// not voted yet, where the transaction may be waiting.
+    mutating func chase(_ probe: Probe, at coordinator: Address, now: Int64) {
+        guard let chased = probe.path.last, let transaction = active(chased.ref, at: coordinator),
+              probe.path.count > 1, probeWaves[chased.ref, default: []].insert(ProbeWave(probe)).inserted
+        else { return }
+        for participant in transaction.participants where participant.votedYes == nil {
+            send(.probeParticipant(probe), from: coordinator, to: participant.address, now: now)
+        }
+    }
+
+    /// Chosen as the victim of a deadlock: abort this attempt and start the next one with the
+    /// same priority, or give up after the configured number of retries.
+    mutating func abortVictim(_ ref: TransactionRef, since: Int64, at coordinator: Address, now: Int64) {
+        guard var transaction = active(ref, at: coordinator), transaction.transactionProtocol == .twoPhaseCommit else { return }
+        statistics.deadlocks += 1
+        statistics.detectionLatencies.append(now - since)
+        probeWaves[ref] = nil
+        abortParticipants(transaction, now: now)
+        transaction.results = Array(repeating: nil, count: transaction.results.count)
+        if Int(ref.attempt) > transactionSettings.maxDeadlockRetries {
+            return end(transaction, .retryableAbort(reason: "deadlock victim \(ref.attempt) times"), now: now)
+        }
+        transaction.ref.attempt += 1
+        for position in transaction.participants.indices { transaction.participants[position].votedYes = nil }
+        store(transaction)
+        sendPrepares(transaction, now: now)
+        log(transaction, "retrying")
+    }
+
+    mutating func timeOut(_ ref: TransactionRef, at coordinator: Address, now: Int64) {
+        guard let transaction = coordinators[coordinator]?.active, transaction.ref.id == ref.id,
+              transaction.transactionProtocol == .twoPhaseCommit
+        else { return }
+        statistics.timeouts += 1
+        abortParticipants(transaction, now: now)
+        var ended = transaction
+        ended.results = Array(repeating: nil, count: transaction.results.count)
+        end(ended, .retryableAbort(reason: "not decided within \(transactionSettings.timeoutMilliseconds) ms"), now: now)
+    }
+
+    // MARK: Sagas
+
+    mutating func stepDone(_ ref: TransactionRef, index: Int, result: Message?, failure: String?, at coordinator: Address, now: Int64) {
+        guard var transaction = active(ref, at: coordinator), transaction.steps.indices.contains(index),
+              transaction.steps[index] == .running
+        else { return }
+        if let failure {
+            transaction.steps[index] = .failed
+            if transaction.failure == nil {
+                transaction.failure = failure
+                for completed in transaction.steps.indices where transaction.steps[completed] == .completed {
+                    compensate(&transaction, step: completed, now: now)
+                }
+                log(transaction, "compensating")
+            }
+        } else {
+            transaction.results[index] = result
+            transaction.steps[index] = .completed
+            // A step that completes after the saga failed is undone too.
+            if transaction.failure != nil { compensate(&transaction, step: index, now: now) }
+        }
+        finishSagaIfSettled(transaction, now: now)
+    }
+
+    mutating func compensated(_ ref: TransactionRef, index: Int, failure: String?, at coordinator: Address, now: Int64) {
+        guard var transaction = active(ref, at: coordinator), transaction.steps.indices.contains(index),
+              transaction.steps[index] == .compensating
+        else { return }
+        if failure != nil {
+            // Tried again until it succeeds.
+            return schedule(.transaction(.retryCompensation(ref, index: Int32(index))), from: coordinator, to: coordinator,
+                            at: now + transactionSettings.compensationRetryMilliseconds,
+                            token: "statefun/compensation-\(index)")
+        }
+        transaction.steps[index] = .compensated
+        finishSagaIfSettled(transaction, now: now)
+    }
+
+    mutating func retryCompensation(_ ref: TransactionRef, index: Int, at coordinator: Address, now: Int64) {
+        guard var transaction = active(ref, at: coordinator), transaction.steps.indices.contains(index),
+              transaction.steps[index] == .compensating
+        else { return }
+        compensate(&transaction, step: index, now: now)
+    }
+
+    private mutating func compensate(_ transaction: inout ActiveTransaction, step index: Int, now: Int64) {
+        let invocation = transaction.invocations[index]
+        guard let compensation = invocation.compensation else {
+            transaction.steps[index] = .compensated
+            return
+        }
+        transaction.steps[index] = .compensating
+        send(.compensate(transaction.ref, coordinator: transaction.coordinator, index: Int32(index), message: compensation),
+             from: transaction.coordinator, to: invocation.address, now: now)
+    }
+
+    private mutating func finishSagaIfSettled(_ transaction: ActiveTransaction, now: Int64) {
+        guard transaction.sagaSettled else { return store(transaction) }
+        end(transaction, transaction.failure.map { .failed(reason: $0) } ?? .committed, now: now)
+    }
+
+    // MARK: End
+
+    /// Reports the outcome to the coordinator's outcome handler and starts the next queued request.
+    private mutating func end(_ transaction: ActiveTransaction, _ status: TransactionOutcome.Status, now: Int64) {
+        let coordinator = transaction.coordinator
+        switch status {
+        case .committed: statistics.committed += 1
+        case .failed: statistics.failed += 1
+        case .retryableAbort: statistics.retryableAborts += 1
+        }
+        if transaction.transactionProtocol == .twoPhaseCommit { cancelTimer(of: coordinator, token: Self.timeoutToken) }
+        coordinators[coordinator]!.active = nil
+        dirtyCoordinators.insert(coordinator)
+        probeWaves[transaction.ref] = nil
+        log(transaction, status)
+
+        guard let binding = application.binding(for: coordinator.type), let spec = binding.coordinator else { return }
+        let outcome = TransactionOutcome(status: status, request: transaction.request, results: transaction.results,
+                                         transactionID: transaction.id, attempts: Int(transaction.ref.attempt))
+        let result = application.finish(coordinator, binding: binding, spec: spec, caller: transaction.caller, outcome: outcome,
+                                        state: currentState(of: coordinator), now: now, in: context)
+        if case .failed(let reason) = result {
+            deadLetter(reason, origin: .function(transaction.caller), target: coordinator, key: Array(coordinator.id.utf8),
+                       value: transaction.request.payload)
+        } else {
+            apply(context.writes, at: coordinator)
+            perform(context.effects, from: coordinator, now: now)
+        }
+        startNext(at: coordinator, spec: spec, now: now)
+    }
+
+    private mutating func startNext(at coordinator: Address, spec: CoordinatorSpec, now: Int64) {
+        guard var entry = coordinators[coordinator], entry.active == nil else { return }
+        guard !entry.queue.isEmpty else {
+            coordinators[coordinator] = nil
+            dirtyCoordinators.insert(coordinator)
+            return
+        }
+        let next = entry.queue.removeFirst()
+        coordinators[coordinator] = entry.isIdle ? nil : entry
+        dirtyCoordinators.insert(coordinator)
+        start(at: coordinator, spec: spec, caller: next.caller, request: next.request, origin: .function(next.caller), now: now)
+    }
+
+    // MARK: Transaction log
+
+    private struct LogRecord: Encodable {
+        var transaction: String
+        var coordinator: String
+        var `protocol`: String
+        var attempt: Int32
+        var state: String
+        var participants: [String]
+        var reason: String?
+    }
+
+    private mutating func log(_ transaction: ActiveTransaction, _ status: TransactionOutcome.Status) {
+        switch status {
+        case .committed: log(transaction, "committed")
+        case .failed(let reason): log(transaction, "failed", reason: reason)
+        case .retryableAbort(let reason): log(transaction, "aborted", reason: reason)
+        }
+    }
+
+    /// Records a step of `transaction` on the log topic, keyed by transaction id (a compacted
+    /// topic keeps the latest step of each).
+    private mutating func log(_ transaction: ActiveTransaction, _ state: String, reason: String? = nil) {
+        guard let topic = transactionSettings.logTopic else { return }
+        let record = LogRecord(
+            transaction: transaction.id, coordinator: transaction.coordinator.description,
+            protocol: transaction.transactionProtocol.rawValue, attempt: transaction.ref.attempt, state: state,
+            participants: transaction.invocations.map(\.address.description), reason: reason)
+        guard let value = try? Message(json: record) else { return }
+        emit(EgressRecord(topic: topic, key: Array(transaction.id.utf8), value: value.payload))
+    }
+}

@@ -1,0 +1,196 @@
+import StatefulFunctions
+
+/// The participant side of the transaction protocols: strict two-phase locking with prepared
+/// changes kept aside until the decision, saga steps and compensations, and the participant's
+/// part of deadlock detection (forwarding probes along wait-for edges).
+extension PartitionCore {
+    /// Whether a payload for a locked address must wait for the lock: everything that runs a
+    /// function, except prepares, which queue themselves.
+    func waitsForLock(_ payload: Payload) -> Bool {
+        switch payload {
+        case .message, .transaction(.step), .transaction(.compensate): true
+        case .transaction: false
+        }
+    }
+
+    mutating func handle(_ message: TransactionMessage, at target: Address, caller: Address?, origin: InvocationOrigin, now: Int64) {
+        switch message {
+        case .prepare(let request): prepare(request, at: target, now: now)
+        case .commit(let ref): conclude(ref, at: target, commit: true, now: now)
+        case .abort(let ref): conclude(ref, at: target, commit: false, now: now)
+        case .step(let ref, let coordinator, let index, let message):
+            runStep(ref, coordinator: coordinator, index: index, message: message, at: target, compensation: false, now: now)
+        case .compensate(let ref, let coordinator, let index, let message):
+            runStep(ref, coordinator: coordinator, index: index, message: message, at: target, compensation: true, now: now)
+        case .probeParticipant(let probe): forward(probe, at: target, now: now)
+        case .vote(let ref, let participant, let vote): receive(vote, of: participant, for: ref, at: target, now: now)
+        case .stepDone(let ref, let index, let result, let failure):
+            stepDone(ref, index: Int(index), result: result, failure: failure, at: target, now: now)
+        case .compensated(let ref, let index, let failure):
+            compensated(ref, index: Int(index), failure: failure, at: target, now: now)
+        case .probeCoordinator(let probe): chase(probe, at: target, now: now)
+        case .victim(let ref, let since): abortVictim(ref, since: since, at: target, now: now)
+        case .timeout(let ref): timeOut(ref, at: target, now: now)
+        case .retryCompensation(let ref, let index): retryCompensation(ref, index: Int(index), at: target, now: now)
+        }
+    }
+
+    /// Sends a protocol message from `sender` to `target`, through the outbox when `target` is elsewhere.
+    mutating func send(_ message: TransactionMessage, from sender: Address, to target: Address, now: Int64) {
+        route(target, caller: sender, payload: .transaction(message), origin: .function(sender), now: now)
+    }
+
+    // MARK: Two-phase commit
+
+    private mutating func prepare(_ request: PrepareRequest, at address: Address, now: Int64) {
+        guard var entry = locks[address] else { return grant(request, at: address, now: now) }
+        guard !entry.knows(request.ref) else { return }
+        if entry.waiters.isEmpty, entry.canGrant(request) { return grant(request, at: address, now: now) }
+        entry.waiters.append(.prepare(request))
+        locks[address] = entry
+        dirtyLocks.insert(address)
+        probeBlockers(at: address, now: now)
+    }
+
+    /// Runs the request's invocations one after the other on a copy of the address's state,
+    /// keeps their changes under the lock, and votes.
+    private mutating func grant(_ request: PrepareRequest, at address: Address, now: Int64) {
+        let binding = application.binding(for: address.type)
+        var state = currentState(of: address)
+        var writes: [StateWrite] = []
+        var effects: [Effect] = []
+        var results: [Message?] = []
+        var refusal: String?
+        for message in request.messages {
+            let outcome = application.invoke(address, binding: binding, caller: request.coordinator, message: message,
+                                             state: state, now: now, transactional: true, in: context)
+            if case .failed(let reason) = outcome {
+                refusal = Self.text(of: reason)
+                break
+            }
+            for write in context.writes {
+                state[write.name] = write.cell
+                if let index = writes.firstIndex(where: { $0.name == write.name }) { writes[index] = write } else { writes.append(write) }
+            }
+            effects += context.effects
+            results.append(context.result)
+        }
+        if refusal == nil, request.readOnly, !writes.isEmpty { refusal = "\(address) changed its state in a read-only invocation" }
+        if let refusal {
+            return send(.vote(request.ref, participant: address, vote: .no(refusal)), from: address, to: request.coordinator, now: now)
+        }
+        locks[address, default: LockEntry()].holders.append(LockHolder(request: request, writes: writes, effects: effects))
+        dirtyLocks.insert(address)
+        send(.vote(request.ref, participant: address, vote: .yes(results)), from: address, to: request.coordinator, now: now)
+    }
+
+    /// Commit or abort at a participant: applies or drops the prepared changes (or withdraws a
+    /// waiting prepare) and lets the waiters in.
+    private mutating func conclude(_ ref: TransactionRef, at address: Address, commit: Bool, now: Int64) {
+        guard var entry = locks[address] else { return }
+        if let index = entry.holderIndex(ref) {
+            let holder = entry.holders.remove(at: index)
+            locks[address] = entry
+            if commit {
+                apply(holder.writes, at: address)
+                perform(holder.effects, from: address, now: now)
+            }
+        } else if !commit, let index = entry.waiterIndex(ref) {
+            entry.waiters.remove(at: index)
+            entry.probed[ref] = nil
+            locks[address] = entry
+        } else {
+            return
+        }
+        dirtyLocks.insert(address)
+        admitWaiters(at: address, now: now)
+    }
+
+    /// Runs the waiters at the head of the queue that may run now, in order.
+    private mutating func admitWaiters(at address: Address, now: Int64) {
+        admitting: while let entry = locks[address], let first = entry.waiters.first {
+            switch first {
+            case .message(let caller, let payload, let origin):
+                guard entry.holders.isEmpty else { break admitting }
+                locks[address]!.waiters.removeFirst()
+                dispatch(address, caller: caller, payload: payload, origin: origin, now: now)
+            case .prepare(let request):
+                guard entry.canGrant(request) else { break admitting }
+                locks[address]!.waiters.removeFirst()
+                locks[address]!.probed[request.ref] = nil
+                grant(request, at: address, now: now)
+            }
+        }
+        if locks[address]?.isFree == true { locks[address] = nil }
+        probeBlockers(at: address, now: now)
+    }
+
+    // MARK: Sagas
+
+    /// Runs a saga step or compensation like a plain invocation, and reports to the coordinator.
+    private mutating func runStep(
+        _ ref: TransactionRef, coordinator: Address, index: Int32, message: Message, at address: Address, compensation: Bool,
+        now: Int64
+    ) {
+        let outcome = application.invoke(address, binding: application.binding(for: address.type), caller: coordinator,
+                                         message: message, state: currentState(of: address), now: now, transactional: true,
+                                         in: context)
+        var failure: String?
+        var result: Message?
+        if case .failed(let reason) = outcome {
+            failure = Self.text(of: reason)
+        } else {
+            result = context.result
+            apply(context.writes, at: address)
+            perform(context.effects, from: address, now: now)
+        }
+        let report: TransactionMessage = compensation
+            ? .compensated(ref, index: index, failure: failure)
+            : .stepDone(ref, index: index, result: result, failure: failure)
+        send(report, from: address, to: coordinator, now: now)
+    }
+
+    // MARK: Deadlock detection
+
+    /// Starts a probe for every wait-for edge of a waiting transaction at `address` that was not
+    /// probed yet: an edge appears when a prepare starts waiting or when the one ahead of it changes.
+    private mutating func probeBlockers(at address: Address, now: Int64) {
+        guard var entry = locks[address] else { return }
+        var changed = false
+        for waiter in entry.waiters {
+            guard case .prepare(let request) = waiter, let blockers = entry.blockers(of: request.ref) else { continue }
+            let known = entry.probed[request.ref] ?? []
+            for blocker in blockers where !known.contains(blocker.ref) {
+                send(.probeCoordinator(Probe(since: now, path: [request.hop, blocker])), from: address, to: blocker.coordinator,
+                     now: now)
+            }
+            if known != blockers.map(\.ref) {
+                entry.probed[request.ref] = blockers.map(\.ref)
+                changed = true
+            }
+        }
+        if changed { locks[address] = entry }
+    }
+
+    /// A probe chasing `probe.path.last` here: if that transaction waits at `address`, the probe
+    /// goes on to whom it waits for; reaching the probe's first transaction closes a cycle, whose
+    /// youngest member is aborted.
+    private mutating func forward(_ probe: Probe, at address: Address, now: Int64) {
+        guard let entry = locks[address], let chased = probe.path.last, let blockers = entry.blockers(of: chased.ref) else { return }
+        let initiator = probe.path[0]
+        for blocker in blockers {
+            if blocker.ref == initiator.ref {
+                statistics.cyclesFound += 1
+                let victim = probe.path.max { $0.priority < $1.priority }!
+                send(.victim(victim.ref, since: probe.since), from: address, to: victim.coordinator, now: now)
+            } else if !probe.path.contains(where: { $0.ref == blocker.ref }) {
+                send(.probeCoordinator(Probe(since: probe.since, path: probe.path + [blocker])), from: address,
+                     to: blocker.coordinator, now: now)
+            }
+        }
+    }
+
+    static func text(of reason: DeadLetterReason) -> String {
+        if case .rejected(let why) = reason { why } else { reason.description }
+    }
+}

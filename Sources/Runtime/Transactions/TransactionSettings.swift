@@ -1,0 +1,46 @@
+/// Limits of the transaction protocols, the same for every coordinator of an application.
+public struct TransactionSettings: Sendable {
+    /// A 2PC transaction not decided after this long is aborted and reported retryable.
+    public var timeoutMilliseconds: Int64 = 10_000
+    /// A deadlock victim is restarted at most this many times, then reported retryable.
+    public var maxDeadlockRetries = 10
+    /// A compensation that failed is sent again after this long, until it succeeds.
+    public var compensationRetryMilliseconds: Int64 = 100
+    /// Coordinators record each step of their transactions on this topic (keyed by transaction
+    /// id), or nowhere when nil.
+    public var logTopic: String?
+
+    public init(timeoutMilliseconds: Int64 = 10_000, maxDeadlockRetries: Int = 10, compensationRetryMilliseconds: Int64 = 100,
+                logTopic: String? = nil) {
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.maxDeadlockRetries = maxDeadlockRetries
+        self.compensationRetryMilliseconds = compensationRetryMilliseconds
+        self.logTopic = logTopic
+    }
+}
+
+/// Counts of one partition's transactions since it started (or since they were last taken).
+public struct TransactionStatistics: Sendable {
+    public var committed = 0
+    public var failed = 0
+    public var retryableAborts = 0
+    /// Deadlock cycles broken (one victim each).
+    public var deadlocks = 0
+    /// Times a cycle was found by a probe (several probes may find the same cycle).
+    public var cyclesFound = 0
+    public var timeouts = 0
+    /// Per deadlock, milliseconds from the wait that closed the cycle to the victim's abort.
+    public var detectionLatencies: [Int64] = []
+
+    public init() {}
+
+    public mutating func add(_ other: TransactionStatistics) {
+        committed += other.committed
+        failed += other.failed
+        retryableAborts += other.retryableAborts
+        deadlocks += other.deadlocks
+        cyclesFound += other.cyclesFound
+        timeouts += other.timeouts
+        detectionLatencies += other.detectionLatencies
+    }
+}

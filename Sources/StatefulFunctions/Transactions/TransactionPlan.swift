@@ -1,0 +1,89 @@
+/// How a coordinator runs its plan.
+public enum TransactionProtocol: String, Sendable, Codable {
+    /// Serializable: two-phase commit over strict two-phase locking. All invocations apply, or none.
+    case twoPhaseCommit = "2pc"
+    /// Steps run at once without locks; after a failed step every completed step is compensated.
+    case saga
+}
+
+/// One invocation of a transaction: a message to a participant, an ordinary function.
+public struct TransactionInvocation: Sendable {
+    public var address: Address
+    public var message: Message
+    /// 2PC: the invocation only reads, so it takes a shared lock. Writing state then is a "no" vote.
+    public var readOnly: Bool
+    /// Saga: the message sent to the same address to undo a completed step.
+    public var compensation: Message?
+
+    /// A 2PC invocation.
+    public init(_ address: Address, _ message: Message, readOnly: Bool = false) {
+        self.address = address
+        self.message = message
+        self.readOnly = readOnly
+        compensation = nil
+    }
+
+    /// A saga step and its compensation.
+    public init(_ address: Address, _ message: Message, compensation: Message) {
+        self.address = address
+        self.message = message
+        readOnly = false
+        self.compensation = compensation
+    }
+}
+
+/// What a coordinator returns for a request: the invocations that make up the transaction.
+/// Side effects that depend on the outcome run in the coordinator's outcome handler.
+public struct TransactionPlan: Sendable {
+    public var invocations: [TransactionInvocation]
+
+    public init(_ invocations: [TransactionInvocation]) {
+        self.invocations = invocations
+    }
+}
+
+/// How a transaction ended, handed to the coordinator's outcome handler.
+public struct TransactionOutcome: Sendable {
+    public enum Status: Sendable, Hashable {
+        /// 2PC: every invocation applied. Saga: every step completed.
+        case committed
+        /// A participant failed explicitly (threw) or could not run; 2PC: nothing applied;
+        /// saga: every completed step was compensated.
+        case failed(reason: String)
+        /// 2PC only: aborted for a reason that may pass (deadlock retries used up, timeout);
+        /// nothing applied, the request may be retried.
+        case retryableAbort(reason: String)
+    }
+
+    public var status: Status
+    /// The request the plan was made from.
+    public var request: Message
+    /// What each invocation replied (`context.reply`), in plan order; nil where it did not reply
+    /// or did not complete.
+    public var results: [Message?]
+    /// Stable id of the transaction, also the key of its records in the transaction log topic.
+    public var transactionID: String
+    /// How many times the transaction was started (more than one after deadlock retries).
+    public var attempts: Int
+
+    public init(status: Status, request: Message, results: [Message?], transactionID: String, attempts: Int) {
+        self.status = status
+        self.request = request
+        self.results = results
+        self.transactionID = transactionID
+        self.attempts = attempts
+    }
+}
+
+/// Makes the plan for a request. May read and write the coordinator's own state.
+public typealias PlanBody = @Sendable (Context, Message) throws -> TransactionPlan
+/// Runs when a transaction ends: replies, egress records and messages that report the outcome.
+/// `context.caller` is the caller of the request.
+public typealias OutcomeBody = @Sendable (Context, TransactionOutcome) throws -> Void
+
+/// A coordinator's protocol and code.
+public struct CoordinatorSpec: Sendable {
+    public let transactionProtocol: TransactionProtocol
+    let plan: PlanBody
+    let outcome: OutcomeBody
+}

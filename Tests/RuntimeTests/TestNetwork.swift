@@ -1,0 +1,117 @@
+import Runtime
+import StatefulFunctions
+
+/// Several partitions of one application wired together in memory, with an injected clock and
+/// full control over the order in which messages between partitions arrive. Each partition
+/// closes an epoch after every input and its outbox is released at once.
+struct TestNetwork {
+    struct Channel: Hashable, Comparable {
+        var from: Int32
+        var to: Int32
+        static func < (a: Channel, b: Channel) -> Bool { (a.from, a.to) < (b.from, b.to) }
+    }
+
+    var cores: [PartitionCore]
+    /// Envelopes in flight, first in first out per pair of partitions.
+    var inFlight: [Channel: [Envelope]] = [:]
+    var egress: [EgressRecord] = []
+    var deadLetters: [DeadLetter] = []
+    /// Every checkpoint record per partition, for recovery tests.
+    var log: [Int32: [EpochRecord]] = [:]
+    var now: Int64 = 1_000
+    private var nextExternal: Int32 = 0
+    let partitionOf: @Sendable (Address) -> Int32
+
+    /// `placement` maps an address id to its partition; other ids hash over the partitions.
+    init(_ application: Application, partitions: Int32, placement: [String: Int32] = [:],
+         settings: TransactionSettings = TransactionSettings()) {
+        let partitionOf: @Sendable (Address) -> Int32 = { address in
+            placement[address.id] ?? Int32(address.id.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xffff } % Int(partitions))
+        }
+        self.partitionOf = partitionOf
+        cores = (0..<partitions).map {
+            PartitionCore(partition: $0, application: application, transactionSettings: settings, partitionOf: partitionOf)
+        }
+    }
+
+    /// Delivers `message` to `address` from outside (like an ingress record).
+    mutating func inject(_ message: Message, to address: Address) {
+        let id = MessageID(partition: -1, epoch: 1, index: nextExternal)
+        nextExternal += 1
+        let partition = partitionOf(address)
+        cores[Int(partition)].process(.envelope(Envelope(id: id, target: address, source: nil, message: message), position: nil), now: now)
+        collect(partition)
+    }
+
+    mutating func inject<T: Encodable>(json value: T, to address: Address) throws {
+        inject(try Message(json: value), to: address)
+    }
+
+    /// Closes the open epoch of `partition` and releases its outbox.
+    mutating func collect(_ partition: Int32) {
+        guard let (record, _) = try! cores[Int(partition)].closeEpoch() else { return }
+        log[partition, default: []].append(try! EpochRecord(decoding: record.encoded()))
+        let items = record.ownOutbox
+        for item in items {
+            switch item {
+            case .envelope(let envelope, let target): inFlight[Channel(from: partition, to: target), default: []].append(envelope)
+            case .egress(let record, _): egress.append(record)
+            case .deadLetter(let letter, _): deadLetters.append(letter)
+            }
+        }
+        if !items.isEmpty { cores[Int(partition)].acknowledge(epoch: record.epoch, count: items.count) }
+    }
+
+    var channels: [Channel] { inFlight.filter { !$0.value.isEmpty }.keys.sorted() }
+
+    /// Delivers the oldest envelope on `channel`.
+    mutating func deliver(_ channel: Channel) {
+        let envelope = inFlight[channel]!.removeFirst()
+        cores[Int(channel.to)].process(.envelope(envelope, position: nil), now: now)
+        collect(channel.to)
+    }
+
+    /// Delivers everything in flight, and what it causes, picking channels with `generator`
+    /// (in channel order without one).
+    mutating func run(_ generator: inout some RandomNumberGenerator) {
+        while let channel = channels.randomElement(using: &generator) { deliver(channel) }
+    }
+
+    mutating func run() {
+        while let channel = channels.first { deliver(channel) }
+    }
+
+    /// Moves the clock to `time`, firing due timers, and delivers what they cause.
+    mutating func advance(by milliseconds: Int64) {
+        now += milliseconds
+        for partition in cores.indices {
+            cores[partition].fireTimers(now: now)
+            collect(Int32(partition))
+        }
+    }
+
+    func state<V>(_ spec: ValueSpec<V>, of address: Address) throws -> V? {
+        try cores[Int(partitionOf(address))].state(spec, of: address)
+    }
+
+    var statistics: TransactionStatistics {
+        cores.reduce(into: TransactionStatistics()) { $0.add($1.statistics) }
+    }
+
+    /// Responses on `topic`, decoded, in order.
+    func responses<T: Decodable>(_ type: T.Type, topic: String) throws -> [T] {
+        try egress.filter { $0.topic == topic }.map { try Message(bytes: $0.value ?? []).decode(T.self) }
+    }
+}
+
+/// A seeded generator, so that a failing random schedule can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
