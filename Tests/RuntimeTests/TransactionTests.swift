@@ -178,7 +178,6 @@ import Testing
 
     @Test func emptyPlansCompleteAndUnknownTypesFail() throws {
         var app = Application(name: "plans")
-        let outcomes = TypeName("test/outcome")
         app.bindCoordinator("test/coordinator", protocol: .twoPhaseCommit) { _, message in
             message.text == "empty" ? TransactionPlan([]) : TransactionPlan([TransactionInvocation(Address("nope/missing", "x"), message)])
         } outcome: { context, outcome in
@@ -189,7 +188,6 @@ import Testing
             }
             context.egress(EgressRecord(topic: "outcomes", key: outcome.request.text, value: text))
         }
-        _ = outcomes
         var network = TestNetwork(app, partitions: 2)
         network.inject(Message(text: "empty"), to: Address("test/coordinator", "c1"))
         network.inject(Message(text: "bad"), to: Address("test/coordinator", "c2"))

@@ -257,7 +257,7 @@ public struct PartitionCore {
             }
             call(target, caller: caller, message: message, origin: origin, now: now)
         case .transaction(let message):
-            handle(message, at: target, caller: caller, origin: origin, now: now)
+            handle(message, at: target, now: now)
         }
     }
 
@@ -269,29 +269,25 @@ public struct PartitionCore {
         if case .failed(let reason) = outcome {
             return deadLetter(reason, origin: origin, target: target, key: Array(target.id.utf8), value: message.payload)
         }
-        if !context.writes.isEmpty {
-            // Invoking touched no other entry, so `index` is still valid.
-            let firstChange: Bool
-            if let index {
-                firstChange = Self.apply(context.writes, to: &entries.values[index])
-            } else {
-                var entry = Entry()
-                firstChange = Self.apply(context.writes, to: &entry)
-                entries[target] = entry
-            }
-            if firstChange { dirty.append(target) }
-        }
+        // Invoking touched no other entry, so `index` is still valid.
+        apply(context.writes, at: target, index: index)
         perform(context.effects, from: target, now: now)
     }
 
     /// The state of `address` as functions see it.
     func currentState(of address: Address) -> AddressState { entries[address]?.state ?? AddressState() }
 
-    /// Applies state changes that an invocation of `address` made earlier (a prepared transaction).
+    /// Applies state changes of an invocation of `address`.
     mutating func apply(_ writes: [StateWrite], at address: Address) {
         guard !writes.isEmpty else { return }
+        apply(writes, at: address, index: entries.index(forKey: address))
+    }
+
+    /// Applies state changes of an invocation of `address`, whose entry is at `index` (nil: it has none).
+    private mutating func apply(_ writes: [StateWrite], at address: Address, index: Dictionary<Address, Entry>.Index?) {
+        guard !writes.isEmpty else { return }
         let firstChange: Bool
-        if let index = entries.index(forKey: address) {
+        if let index {
             firstChange = Self.apply(writes, to: &entries.values[index])
         } else {
             var entry = Entry()
@@ -312,7 +308,7 @@ public struct PartitionCore {
             case .cancelDelayed(let token):
                 cancelTimer(of: sender, token: token)
             case .egress(let record):
-                outbox.append(.egress(record, id: takeID()))
+                emit(record)
             }
         }
     }

@@ -121,7 +121,6 @@ extension PartitionCore {
         case .no(let reason):
             transaction.participants[position].votedYes = false
             abortParticipants(transaction, now: now)
-            transaction.results = Array(repeating: nil, count: transaction.results.count)
             end(transaction, .failed(reason: reason), now: now)
         }
     }
@@ -145,11 +144,11 @@ extension PartitionCore {
         statistics.detectionLatencies.append(now - since)
         probeWaves[ref] = nil
         abortParticipants(transaction, now: now)
-        transaction.results = Array(repeating: nil, count: transaction.results.count)
         if Int(ref.attempt) > transactionSettings.maxDeadlockRetries {
             return end(transaction, .retryableAbort(reason: "deadlock victim \(ref.attempt) times"), now: now)
         }
         transaction.ref.attempt += 1
+        transaction.results = Array(repeating: nil, count: transaction.results.count)
         for position in transaction.participants.indices { transaction.participants[position].votedYes = nil }
         store(transaction)
         sendPrepares(transaction, now: now)
@@ -162,9 +161,7 @@ extension PartitionCore {
         else { return }
         statistics.timeouts += 1
         abortParticipants(transaction, now: now)
-        var ended = transaction
-        ended.results = Array(repeating: nil, count: transaction.results.count)
-        end(ended, .retryableAbort(reason: "not decided within \(transactionSettings.timeoutMilliseconds) ms"), now: now)
+        end(transaction, .retryableAbort(reason: "not decided within \(transactionSettings.timeoutMilliseconds) ms"), now: now)
     }
 
     // MARK: Sagas
@@ -233,6 +230,9 @@ extension PartitionCore {
     /// Reports the outcome to the coordinator's outcome handler and starts the next queued request.
     private mutating func end(_ transaction: ActiveTransaction, _ status: TransactionOutcome.Status, now: Int64) {
         let coordinator = transaction.coordinator
+        // A 2PC transaction that did not commit applied nothing, so nothing it returned holds.
+        let results = transaction.transactionProtocol == .twoPhaseCommit && status != .committed
+            ? Array(repeating: nil, count: transaction.results.count) : transaction.results
         switch status {
         case .committed: statistics.committed += 1
         case .failed: statistics.failed += 1
@@ -245,7 +245,7 @@ extension PartitionCore {
         log(transaction, status)
 
         guard let binding = application.binding(for: coordinator.type), let spec = binding.coordinator else { return }
-        let outcome = TransactionOutcome(status: status, request: transaction.request, results: transaction.results,
+        let outcome = TransactionOutcome(status: status, request: transaction.request, results: results,
                                          transactionID: transaction.id, attempts: Int(transaction.ref.attempt))
         let result = application.finish(coordinator, binding: binding, spec: spec, caller: transaction.caller, outcome: outcome,
                                         state: currentState(of: coordinator), now: now, in: context)

@@ -4,45 +4,9 @@ import StatefulFunctions
 /// changes kept aside until the decision, saga steps and compensations, and the participant's
 /// part of deadlock detection (forwarding probes along wait-for edges).
 extension PartitionCore {
-    /// Whether a payload for a locked address must wait for the lock: everything that runs a
-    /// function, except prepares, which queue themselves.
-    func waitsForLock(_ payload: Payload) -> Bool {
-        switch payload {
-        case .message, .transaction(.step), .transaction(.compensate): true
-        case .transaction: false
-        }
-    }
-
-    mutating func handle(_ message: TransactionMessage, at target: Address, caller: Address?, origin: InvocationOrigin, now: Int64) {
-        switch message {
-        case .prepare(let request): prepare(request, at: target, now: now)
-        case .commit(let ref): conclude(ref, at: target, commit: true, now: now)
-        case .abort(let ref): conclude(ref, at: target, commit: false, now: now)
-        case .step(let ref, let coordinator, let index, let message):
-            runStep(ref, coordinator: coordinator, index: index, message: message, at: target, compensation: false, now: now)
-        case .compensate(let ref, let coordinator, let index, let message):
-            runStep(ref, coordinator: coordinator, index: index, message: message, at: target, compensation: true, now: now)
-        case .probeParticipant(let probe): forward(probe, at: target, now: now)
-        case .vote(let ref, let participant, let vote): receive(vote, of: participant, for: ref, at: target, now: now)
-        case .stepDone(let ref, let index, let result, let failure):
-            stepDone(ref, index: Int(index), result: result, failure: failure, at: target, now: now)
-        case .compensated(let ref, let index, let failure):
-            compensated(ref, index: Int(index), failure: failure, at: target, now: now)
-        case .probeCoordinator(let probe): chase(probe, at: target, now: now)
-        case .victim(let ref, let since): abortVictim(ref, since: since, at: target, now: now)
-        case .timeout(let ref): timeOut(ref, at: target, now: now)
-        case .retryCompensation(let ref, let index): retryCompensation(ref, index: Int(index), at: target, now: now)
-        }
-    }
-
-    /// Sends a protocol message from `sender` to `target`, through the outbox when `target` is elsewhere.
-    mutating func send(_ message: TransactionMessage, from sender: Address, to target: Address, now: Int64) {
-        route(target, caller: sender, payload: .transaction(message), origin: .function(sender), now: now)
-    }
-
     // MARK: Two-phase commit
 
-    private mutating func prepare(_ request: PrepareRequest, at address: Address, now: Int64) {
+    mutating func prepare(_ request: PrepareRequest, at address: Address, now: Int64) {
         guard var entry = locks[address] else { return grant(request, at: address, now: now) }
         guard !entry.knows(request.ref) else { return }
         if entry.waiters.isEmpty, entry.canGrant(request) { return grant(request, at: address, now: now) }
@@ -86,7 +50,7 @@ extension PartitionCore {
 
     /// Commit or abort at a participant: applies or drops the prepared changes (or withdraws a
     /// waiting prepare) and lets the waiters in.
-    private mutating func conclude(_ ref: TransactionRef, at address: Address, commit: Bool, now: Int64) {
+    mutating func conclude(_ ref: TransactionRef, at address: Address, commit: Bool, now: Int64) {
         guard var entry = locks[address] else { return }
         if let index = entry.holderIndex(ref) {
             let holder = entry.holders.remove(at: index)
@@ -128,7 +92,7 @@ extension PartitionCore {
     // MARK: Sagas
 
     /// Runs a saga step or compensation like a plain invocation, and reports to the coordinator.
-    private mutating func runStep(
+    mutating func runStep(
         _ ref: TransactionRef, coordinator: Address, index: Int32, message: Message, at address: Address, compensation: Bool,
         now: Int64
     ) {
@@ -175,7 +139,7 @@ extension PartitionCore {
     /// A probe chasing `probe.path.last` here: if that transaction waits at `address`, the probe
     /// goes on to whom it waits for; reaching the probe's first transaction closes a cycle, whose
     /// youngest member is aborted.
-    private mutating func forward(_ probe: Probe, at address: Address, now: Int64) {
+    mutating func forward(_ probe: Probe, at address: Address, now: Int64) {
         guard let entry = locks[address], let chased = probe.path.last, let blockers = entry.blockers(of: chased.ref) else { return }
         let initiator = probe.path[0]
         for blocker in blockers {

@@ -1,11 +1,11 @@
 /// Limits of the transaction protocols, the same for every coordinator of an application.
 public struct TransactionSettings: Sendable {
     /// A 2PC transaction not decided after this long is aborted and reported retryable.
-    public var timeoutMilliseconds: Int64 = 10_000
+    public var timeoutMilliseconds: Int64
     /// A deadlock victim is restarted at most this many times, then reported retryable.
-    public var maxDeadlockRetries = 10
+    public var maxDeadlockRetries: Int
     /// A compensation that failed is sent again after this long, until it succeeds.
-    public var compensationRetryMilliseconds: Int64 = 100
+    public var compensationRetryMilliseconds: Int64
     /// Coordinators record each step of their transactions on this topic (keyed by transaction
     /// id), or nowhere when nil.
     public var logTopic: String?
