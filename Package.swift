@@ -77,12 +77,21 @@ let package = Package(
             ],
             path: "Benchmarks/WorkerThroughput"
         ),
+        .executableTarget(
+            name: "HotAccounts",
+            dependencies: [
+                "Worker", "Kafka", "Bank", "StatefulFunctions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/HotAccounts"
+        ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "StatefulFunctions", "Bank"]),
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Worker", "Kafka", "Greeter", "Bank", "StatefulFunctions",
+                "Worker", "Runtime", "Kafka", "Greeter", "Bank", "StatefulFunctions",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Engine benchmarks: in-process invocations, Kafka in/out against a plain echo, and recovery,
-# each printed next to its baseline. Uses a broker of its own (a fresh one per Kafka run,
+# Engine benchmarks: in-process invocations, Kafka in/out against a plain echo, recovery, and
+# deadlock detection under hot-key 2PC transfers, each printed next to its baseline. Uses a broker of its own (a fresh one per Kafka run,
 # since the in-memory broker slows down as it fills).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/bootstrap.sh
-swift build -c release --product InvocationThroughput --product WorkerThroughput
+swift build -c release --product InvocationThroughput --product WorkerThroughput --product HotAccounts
 echo "== invocations in process"
 .build/release/InvocationThroughput --rounds 9
 PORT=${BENCH_BROKER_PORT:-39092}
-for run in pipeline recovery; do
+for run in pipeline recovery hot-accounts; do
     echo "== $run"
     ./scripts/broker.sh start --port "$PORT"
-    .build/release/WorkerThroughput "$run" --bootstrap "127.0.0.1:$PORT" || status=$?
+    if [ "$run" = hot-accounts ]; then
+        .build/release/HotAccounts --bootstrap "127.0.0.1:$PORT" || status=$?
+    else
+        .build/release/WorkerThroughput "$run" --bootstrap "127.0.0.1:$PORT" || status=$?
+    fi
     ./scripts/broker.sh stop --port "$PORT"
     [ "${status:-0}" -eq 0 ] || exit "$status"
 done

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bank
 import Greeter
 import Logging
 import ServiceLifecycle
@@ -16,6 +17,7 @@ struct StatefunWorker: AsyncParsableCommand {
 
     enum App: String, ExpressibleByArgument, CaseIterable {
         case greeter
+        case bank
     }
 
     @Option(help: "Application to run: \(App.allCases.map(\.rawValue).joined(separator: ", ")).") var app = App.greeter
@@ -25,10 +27,15 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "Minimum milliseconds between two checkpoints of a partition.") var checkpointInterval = 5
     @Option(help: "A full snapshot every this many epochs.") var snapshotEvery = 2_000
     @Option(help: "Unprocessed input records per partition before its inputs pause.") var maxBuffered = 20_000
+    @Option(help: "Milliseconds after which an undecided 2PC transaction is aborted and reported retryable.")
+    var transactionTimeout: Int64 = 10_000
+    @Option(help: "Restarts of a deadlock victim before it is reported retryable.") var maxDeadlockRetries = 10
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(name: .customLong("kafka"), help: "A librdkafka property, as name=value (repeatable).") var kafkaProperties: [String] = []
     @Option(help: "Greeter: the requests topic.") var greeterRequests = Greeter.requestsTopic
     @Option(help: "Greeter: the greetings topic.") var greeterGreetings = Greeter.greetingsTopic
+    @Option(help: "Bank: the requests topic.") var bankRequests = Bank.requestsTopic
+    @Option(help: "Bank: the responses topic.") var bankResponses = Bank.responsesTopic
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -39,12 +46,15 @@ struct StatefunWorker: AsyncParsableCommand {
         }
         let application = switch app {
         case .greeter: Greeter.application(requestsTopic: greeterRequests, greetingsTopic: greeterGreetings)
+        case .bank: Bank.application(requestsTopic: bankRequests, responsesTopic: bankResponses)
         }
         var configuration = WorkerConfiguration(bootstrapServers: bootstrap, applicationID: applicationID ?? application.name)
         configuration.partitions = partitions
         configuration.checkpointIntervalMilliseconds = checkpointInterval
         configuration.snapshotEveryEpochs = snapshotEvery
         configuration.maxBufferedRecordsPerPartition = maxBuffered
+        configuration.transactionTimeoutMilliseconds = transactionTimeout
+        configuration.maxDeadlockRetries = maxDeadlockRetries
         for property in kafkaProperties {
             guard let equals = property.firstIndex(of: "=") else {
                 throw ValidationError("--kafka expects name=value, got \(property)")

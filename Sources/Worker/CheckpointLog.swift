@@ -16,9 +16,9 @@ struct CheckpointLog: Sendable {
     let snapshotIndex: KafkaConsumer
     let logger: Logger
 
-    /// Writes `record`; returns once every chunk is acknowledged. For a snapshot, also points
-    /// the snapshot group at it.
-    func write(_ record: EpochRecord) async throws(KafkaError) {
+    /// Hands `record`'s chunks to the producer, after those of every record handed over before,
+    /// so that the log holds epochs in order; the returned write tells when they are durable.
+    func enqueue(_ record: EpochRecord) async throws(KafkaError) -> CheckpointWrite {
         let bytes = record.encoded()
         let size = max(1, configuration.checkpointChunkBytes)
         let count = max(1, (bytes.count + size - 1) / size)
@@ -30,19 +30,17 @@ struct CheckpointLog: Sendable {
                 headers: [KafkaHeader(key: Self.epochHeader, value: "\(record.epoch)"),
                           KafkaHeader(key: Self.chunkHeader, value: "\(index)/\(count)")])
         }
-        guard record.isSnapshot else { return try await producer.send(chunks) }
-        let first = try await producer.send(chunks[0])
-        try await producer.send(Array(chunks.dropFirst()))
-        try await snapshotIndex.commit([TopicPartitionOffset(configuration.checkpointTopic, record.partition, offset: first.offset)])
-        logger.debug("snapshot written", metadata: ["statefun.partition": "\(record.partition)", "statefun.epoch": "\(record.epoch)",
-                                                    "statefun.bytes": "\(bytes.count)"])
+        // The first chunk on its own: a snapshot's offset is where recovery will start.
+        let first = try await producer.produce([chunks[0]])
+        let rest = try await producer.produce(Array(chunks.dropFirst()))
+        return CheckpointWrite(record: record, bytes: bytes.count, first: first, rest: rest, log: self)
     }
 
     /// Rebuilds partition `partition` from its log: the latest snapshot, then every complete epoch
     /// after it, in order. Incomplete or out-of-sequence epochs (a crash mid-write) are skipped.
     func recover(_ partition: Int32, application: Application, partitionOf: @escaping @Sendable (Address) -> Int32) async throws -> PartitionCore {
         var core = PartitionCore(partition: partition, application: application, maxRecordBytes: configuration.maxRecordBytes,
-                                 partitionOf: partitionOf)
+                                 transactionSettings: configuration.transactionSettings, partitionOf: partitionOf)
         let topicPartition = TopicPartition(configuration.checkpointTopic, partition)
         let committed = try await snapshotIndex.committed([topicPartition]).first?.offset ?? -1
         let start = committed >= 0 ? committed : TopicPartitionOffset.beginning
@@ -62,20 +60,25 @@ struct CheckpointLog: Sendable {
 
         var assembler = ChunkAssembler()
         var applied = 0
+        var skipped = 0
         var restoredEpoch: Int64 = 0
         var bytes = 0
         for record in records {
             bytes += record.value?.count ?? 0
             guard let complete = assembler.add(record) else { continue }
             let epochRecord = try EpochRecord(decoding: complete)
-            // The first record read may be the snapshot; after it, epochs must follow on.
-            guard epochRecord.epoch == restoredEpoch + 1 || (epochRecord.isSnapshot && applied == 0) else { continue }
+            // The first record read may be the snapshot; after it, epochs must follow on. Others
+            // are epochs of an earlier owner that were never durable as a whole sequence.
+            guard epochRecord.epoch == restoredEpoch + 1 || (epochRecord.isSnapshot && applied == 0) else {
+                skipped += 1
+                continue
+            }
             try core.restore(epochRecord)
             restoredEpoch = epochRecord.epoch
             applied += 1
         }
         logger.info("partition recovered", metadata: [
-            "statefun.partition": "\(partition)", "statefun.epochs": "\(applied)", "statefun.bytes": "\(bytes)",
+            "statefun.partition": "\(partition)", "statefun.epochs": "\(applied)", "statefun.skipped": "\(skipped)", "statefun.bytes": "\(bytes)",
             "statefun.addresses": "\(core.addressCount)", "statefun.epoch": "\(restoredEpoch)",
         ])
         return core
@@ -109,6 +112,25 @@ struct CheckpointLog: Sendable {
                 }
             }
         }
+    }
+}
+
+/// An epoch record handed to the producer.
+struct CheckpointWrite: Sendable {
+    let record: EpochRecord
+    let bytes: Int
+    let first: PendingDelivery
+    let rest: PendingDelivery
+    let log: CheckpointLog
+
+    /// Returns once every chunk is acknowledged; for a snapshot, also points the snapshot group at it.
+    func durable() async throws(KafkaError) {
+        let start = try await first.acknowledged()
+        try await rest.acknowledged()
+        guard record.isSnapshot, let start else { return }
+        try await log.snapshotIndex.commit([TopicPartitionOffset(log.configuration.checkpointTopic, record.partition, offset: start.offset)])
+        log.logger.debug("snapshot written", metadata: ["statefun.partition": "\(record.partition)", "statefun.epoch": "\(record.epoch)",
+                                                        "statefun.bytes": "\(bytes)"])
     }
 }
 

@@ -42,6 +42,8 @@ final class PartitionTask: Sendable {
         let recovered: @Sendable (Int32, [String: Int64]) async -> Void
         /// Resumes the partition's inputs after a pause for backlog.
         let resumeInputs: @Sendable (Int32) -> Void
+        /// Receives the partition's transaction counts of each epoch.
+        let countTransactions: @Sendable (TransactionStatistics) -> Void
     }
 
     let partition: Int32
@@ -90,6 +92,8 @@ final class PartitionTask: Sendable {
         var written: [Int64: (record: EpochRecord, acks: [LocalAck: Int])] = [:]
         var durable: Set<Int64> = []
         var inFlight = 0
+        /// The latest epoch handed to the checkpoint log; the next one is handed over after it.
+        var lastEnqueue: Task<CheckpointWrite, any Error>?
         var lastClose: UInt64 = 0
         var lastSnapshotEpoch: Int64 = 0
         var wakeAt: UInt64?
@@ -183,14 +187,22 @@ final class PartitionTask: Sendable {
             guard stopSignals.isEmpty == false || now - lastClose >= UInt64(configuration.checkpointIntervalMilliseconds) else { return }
             let snapshot = core.epoch - lastSnapshotEpoch >= Int64(configuration.snapshotEveryEpochs)
             guard let (record, acks) = try core.closeEpoch(snapshot: snapshot) else { return }
+            deps.countTransactions(core.takeStatistics())
             if snapshot { lastSnapshotEpoch = record.epoch }
             lastClose = now
             inFlight += 1
             written[record.epoch] = (record, acks)
-            let log = deps.log, mailbox = task.mailbox
+            let log = deps.log, mailbox = task.mailbox, previous = lastEnqueue
+            // Epochs are written while the next ones are processed, but handed to the producer
+            // strictly in order: recovery applies them only in sequence.
+            let enqueue = Task {
+                _ = try? await previous?.value
+                return try await log.enqueue(record)
+            }
+            lastEnqueue = enqueue
             group.addTask {
                 do {
-                    try await log.write(record)
+                    try await enqueue.value.durable()
                     mailbox.post(.durable(epoch: record.epoch))
                 } catch {
                     mailbox.post(.failed("checkpoint of epoch \(record.epoch) not written: \(error)"))

@@ -14,6 +14,9 @@ struct Topics {
         try await admin.ensureTopic(configuration.checkpointTopic, partitions: partitions, replicationFactor: replication,
                                     configs: ["retention.ms": "-1"])
         try await admin.ensureTopic(configuration.deadLetterTopic, partitions: 1, replicationFactor: replication)
+        // Only the latest progress record of each transaction matters.
+        try await admin.ensureTopic(configuration.transactionLogTopic, partitions: partitions, replicationFactor: replication,
+                                    configs: ["cleanup.policy": "compact"])
         for topic in application.egressTopics {
             try await admin.ensureTopic(topic, partitions: partitions, replicationFactor: replication)
         }

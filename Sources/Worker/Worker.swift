@@ -14,6 +14,10 @@ public final class Worker: Service {
     private let application: Application
     private let configuration: WorkerConfiguration
     private let logger: Logger
+    private let statistics = Mutex(TransactionStatistics())
+
+    /// The counts of the transactions this worker's partitions ran since it started.
+    public var transactionStatistics: TransactionStatistics { statistics.withLock { $0 } }
 
     public init(application: Application, configuration: WorkerConfiguration, logger: Logger = Logger(label: "statefun.worker")) {
         self.application = application
@@ -77,7 +81,8 @@ public final class Worker: Service {
                 }
                 resume(partition)
             },
-            resumeInputs: resume)
+            resumeInputs: resume,
+            countTransactions: { [self] counts in statistics.withLock { $0.add(counts) } })
 
         let control = Mailbox<Control>()
         try await withThrowingDiscardingTaskGroup { group in
@@ -125,7 +130,12 @@ public final class Worker: Service {
         }
         await snapshotIndex.close()
         try await producer.shutdown()
-        logger.info("worker stopped")
+        let counts = transactionStatistics
+        logger.info("worker stopped", metadata: [
+            "statefun.transactions.committed": "\(counts.committed)", "statefun.transactions.failed": "\(counts.failed)",
+            "statefun.transactions.retryable": "\(counts.retryableAborts)", "statefun.transactions.deadlocks": "\(counts.deadlocks)",
+            "statefun.transactions.timeouts": "\(counts.timeouts)",
+        ])
     }
 
     /// Runs a partition while this worker owns it, starting over from its log after a failure.

@@ -1,11 +1,12 @@
 import Logging
+import Runtime
 
 /// Settings of a worker. Workers with the same `applicationID` share the partitions.
 public struct WorkerConfiguration: Sendable {
     /// `bootstrap.servers` of the Kafka cluster.
     public var bootstrapServers: String
     /// Names the consumer group and the internal topics (`ID-internal`, `ID-checkpoints`,
-    /// `ID-dead-letters`). Default: the application's name.
+    /// `ID-dead-letters`, `ID-transactions`). Default: the application's name.
     public var applicationID: String
     /// Key partitions P: an address belongs to partition murmur2(id) mod P. Fixed for the
     /// life of an application (its topics are created with it). Default 8.
@@ -23,6 +24,12 @@ public struct WorkerConfiguration: Sendable {
     /// A partition whose unprocessed input records exceed this stops fetching until it is down
     /// to a quarter of it, so a slow partition cannot fill the worker's memory. Default 20,000.
     public var maxBufferedRecordsPerPartition = 20_000
+    /// A 2PC transaction not decided after this long is aborted and reported retryable. Default 10 s.
+    public var transactionTimeoutMilliseconds: Int64 = 10_000
+    /// A deadlock victim is restarted at most this many times, then reported retryable. Default 10.
+    public var maxDeadlockRetries = 10
+    /// A partition reports changed waits to the deadlock detector at most this often. Default 20 ms.
+    public var deadlockDetectionIntervalMilliseconds: Int64 = 20
     /// Replication factor of topics the worker creates. Default 1.
     public var replicationFactor = 1
     /// librdkafka properties for the worker's producer and consumers (e.g. `fetch.wait.max.ms`).
@@ -36,6 +43,13 @@ public struct WorkerConfiguration: Sendable {
     public var internalTopic: String { "\(applicationID)-internal" }
     public var checkpointTopic: String { "\(applicationID)-checkpoints" }
     public var deadLetterTopic: String { "\(applicationID)-dead-letters" }
+    /// Compacted topic where coordinators record each transaction's progress, keyed by its id.
+    public var transactionLogTopic: String { "\(applicationID)-transactions" }
+
+    var transactionSettings: TransactionSettings {
+        TransactionSettings(timeoutMilliseconds: transactionTimeoutMilliseconds, maxDeadlockRetries: maxDeadlockRetries,
+                            deadlockDetectionIntervalMilliseconds: deadlockDetectionIntervalMilliseconds, logTopic: transactionLogTopic)
+    }
     /// The group whose committed offsets point at each partition's latest snapshot.
     var snapshotGroup: String { "\(applicationID)-snapshots" }
 }

@@ -14,6 +14,8 @@ struct TestNetwork {
     var cores: [PartitionCore]
     /// Envelopes in flight, first in first out per pair of partitions.
     var inFlight: [Channel: [Envelope]] = [:]
+    /// Envelopes delivered between partitions so far.
+    private(set) var delivered = 0
     var egress: [EgressRecord] = []
     var deadLetters: [DeadLetter] = []
     /// Every checkpoint record per partition, for recovery tests.
@@ -67,7 +69,10 @@ struct TestNetwork {
     /// Delivers the oldest envelope on `channel`.
     mutating func deliver(_ channel: Channel) {
         let envelope = inFlight[channel]!.removeFirst()
+        delivered += 1
         cores[Int(channel.to)].process(.envelope(envelope, position: nil), now: now)
+        // As a worker does after each batch: what is due now (e.g. a wait report) goes now.
+        if let due = cores[Int(channel.to)].nextTimerDue(), due <= now { cores[Int(channel.to)].fireTimers(now: now) }
         collect(channel.to)
     }
 
@@ -79,6 +84,27 @@ struct TestNetwork {
 
     mutating func run() {
         while let channel = channels.first { deliver(channel) }
+    }
+
+    var isBusy: Bool { !channels.isEmpty || cores.contains { $0.busyCoordinatorCount > 0 } }
+
+    /// Runs until nothing is in flight and no transaction is running, moving the clock on in
+    /// steps of `step` milliseconds (at most `limit` of them) whenever deliveries alone stall.
+    mutating func settle(_ generator: inout some RandomNumberGenerator, step: Int64 = 5, limit: Int = 1_000) {
+        run(&generator)
+        for _ in 0..<limit where isBusy {
+            advance(by: step)
+            run(&generator)
+        }
+    }
+
+    /// `settle` delivering in channel order.
+    mutating func settle(step: Int64 = 5, limit: Int = 1_000) {
+        run()
+        for _ in 0..<limit where isBusy {
+            advance(by: step)
+            run()
+        }
     }
 
     /// Moves the clock to `time`, firing due timers, and delivers what they cause.

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import Runtime
 import ServiceLifecycle
 import StatefulFunctions
 import Synchronization
@@ -30,13 +31,17 @@ func workerConfiguration(_ applicationID: String, partitions: Int = 4) -> Worker
 /// Runs a worker in this process until `stop()`; stopping is a graceful shutdown.
 final class InProcessWorker: Sendable {
     private let task: Task<Void, any Error>
+    private let worker: Worker
 
     init(_ application: Application, _ configuration: WorkerConfiguration) {
         var logger = Logger(label: "test.worker")
         logger.logLevel = .warning
         let worker = Worker(application: application, configuration: configuration, logger: logger)
+        self.worker = worker
         task = Task { try await worker.run() }
     }
+
+    var transactionStatistics: TransactionStatistics { worker.transactionStatistics }
 
     func stop() async throws {
         task.cancel()

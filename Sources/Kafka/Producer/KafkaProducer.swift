@@ -54,10 +54,16 @@ public final class KafkaProducer: Sendable {
     /// Produces `records` and returns once the broker has acknowledged all of them; throws the
     /// first failure. Cheaper than one `send` per record.
     public func send(_ records: [ProducerRecord]) async throws(KafkaError) {
-        guard !records.isEmpty else { return }
+        _ = try await produce(records).acknowledged()
+    }
+
+    /// Hands `records` to the local queue in order (waiting only when it is full) and returns
+    /// without waiting for the broker. Records handed over later are written after these.
+    public func produce(_ records: [ProducerRecord]) async throws(KafkaError) -> PendingDelivery {
+        guard !records.isEmpty else { return PendingDelivery(waiter: nil) }
         let waiter = DeliveryWaiter(expecting: records.count)
         try await produceAll(records, waiter: waiter)
-        _ = try await waiter.result()
+        return PendingDelivery(waiter: waiter)
     }
 
     /// Produces each record with the waiter as its opaque, retained once per record on
@@ -207,6 +213,18 @@ private final class DeliveryWaiter: Sendable {
             if let ready { continuation.resume(returning: ready) }
         }
         return try result.get()
+    }
+}
+
+/// Records handed to the producer whose acknowledgement is awaited later.
+public struct PendingDelivery: Sendable {
+    fileprivate let waiter: DeliveryWaiter?
+
+    /// Waits until the broker has acknowledged every record; returns the report of the last one
+    /// (nil when there were none) or throws the first failure.
+    @discardableResult
+    public func acknowledged() async throws(KafkaError) -> DeliveryReport? {
+        try await waiter?.result()
     }
 }
 

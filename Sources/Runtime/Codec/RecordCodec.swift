@@ -153,7 +153,7 @@ extension Envelope {
 }
 
 extension EpochRecord {
-    static let formatVersion = 2
+    static let formatVersion = 3
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 1_024)

@@ -23,16 +23,21 @@ extension ByteWriter {
         write(priority.id)
     }
 
-    mutating func write(_ hop: ProbeHop) {
-        write(hop.ref)
-        write(hop.priority)
-        write(hop.coordinator)
+    mutating func write(_ transaction: WaitingTransaction) {
+        write(transaction.ref)
+        write(transaction.priority)
+        write(transaction.coordinator)
     }
 
-    mutating func write(_ probe: Probe) {
-        write(probe.since)
-        write(probe.path.count)
-        for hop in probe.path { write(hop) }
+    mutating func write(_ report: WaitReport) {
+        write(report.partition)
+        write(report.edges.count)
+        for edge in report.edges {
+            write(edge.waiter)
+            write(edge.blockers.count)
+            for blocker in edge.blockers { write(blocker) }
+            write(edge.since)
+        }
     }
 
     mutating func write(optional message: Message?) {
@@ -75,10 +80,8 @@ extension ByteWriter {
             write(6); write(ref); write(index); write(optional: result); write(optional: failure)
         case .compensated(let ref, let index, let failure):
             write(7); write(ref); write(index); write(optional: failure)
-        case .probeCoordinator(let probe):
-            write(8); write(probe)
-        case .probeParticipant(let probe):
-            write(9); write(probe)
+        case .waitReport(let report):
+            write(8); write(report)
         case .victim(let ref, let since):
             write(10); write(ref); write(since)
         case .timeout(let ref):
@@ -127,13 +130,20 @@ extension ByteReader {
         TransactionPriority(startedAt: try readInt64(), id: try readMessageID())
     }
 
-    mutating func readProbe() throws(Malformed) -> Probe {
-        let since = try readInt64()
-        var path: [ProbeHop] = []
+    mutating func readWaitingTransaction() throws(Malformed) -> WaitingTransaction {
+        WaitingTransaction(ref: try readTransactionRef(), priority: try readPriority(), coordinator: try readAddress())
+    }
+
+    mutating func readWaitReport() throws(Malformed) -> WaitReport {
+        let partition = try readInt32()
+        var edges: [WaitForEdge] = []
         for _ in 0..<(try readCount()) {
-            path.append(ProbeHop(ref: try readTransactionRef(), priority: try readPriority(), coordinator: try readAddress()))
+            let waiter = try readWaitingTransaction()
+            var blockers: [WaitingTransaction] = []
+            for _ in 0..<(try readCount()) { blockers.append(try readWaitingTransaction()) }
+            edges.append(WaitForEdge(waiter: waiter, blockers: blockers, since: try readInt64()))
         }
-        return Probe(since: since, path: path)
+        return WaitReport(partition: partition, edges: edges)
     }
 
     mutating func readOptionalMessage() throws(Malformed) -> Message? { try readOptionalBytes().map(Message.init(bytes:)) }
@@ -171,8 +181,7 @@ extension ByteReader {
             return .stepDone(try readTransactionRef(), index: try readInt32(), result: try readOptionalMessage(),
                              failure: try readOptionalString())
         case 7: return .compensated(try readTransactionRef(), index: try readInt32(), failure: try readOptionalString())
-        case 8: return .probeCoordinator(try readProbe())
-        case 9: return .probeParticipant(try readProbe())
+        case 8: return .waitReport(try readWaitReport())
         case 10: return .victim(try readTransactionRef(), since: try readInt64())
         case 11: return .timeout(try readTransactionRef())
         case 12: return .retryCompensation(try readTransactionRef(), index: try readInt32())

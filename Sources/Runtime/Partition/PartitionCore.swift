@@ -60,10 +60,13 @@ public struct PartitionCore {
     var dirtyLocks: Set<Address> = []
     var dirtyCoordinators: Set<Address> = []
     public internal(set) var statistics = TransactionStatistics()
-    /// Per running transaction attempt, the probe waves it has forwarded:
-    /// each wave passes each transaction once, which keeps probes linear in the wait-for edges.
-    /// Not checkpointed: after recovery, waiting transactions probe again.
-    var probeWaves: [TransactionRef: Set<ProbeWave>] = [:]
+    /// When to report this partition's waits to the deadlock detector; nil when nothing is due.
+    var nextWaitReport: Int64?
+    /// The waits last reported (nil: unknown, after recovery), and when.
+    var reportedWaits: [WaitForEdge]? = []
+    var lastWaitReport: Int64 = .min / 2
+    /// The deadlock detector's state, used only by the partition of its address.
+    var detector = DeadlockDetectorState()
 
     private struct Entry {
         var state = AddressState()
@@ -147,7 +150,7 @@ public struct PartitionCore {
         drain(now: now)
     }
 
-    /// Fires the timers due at `now`.
+    /// Fires the timers due at `now`, and probes for deadlocks along long waits when that is due.
     public mutating func fireTimers(now: Int64) {
         // Queue them all first, so they run in due order before what they cause.
         invoking = true
@@ -155,11 +158,15 @@ public struct PartitionCore {
             timersRemoved.append(timer.sequence)
             route(timer.target, caller: timer.sender, payload: timer.payload, origin: .timer(timer.sender), now: now)
         }
+        if let report = nextWaitReport, report <= now { reportWaits(now: now) }
         drain(now: now)
     }
 
-    /// When the next timer is due, if any.
-    public mutating func nextTimerDue() -> Int64? { timers.nextDue() }
+    /// When the next timer (or wait report) is due, if any.
+    public mutating func nextTimerDue() -> Int64? {
+        guard let report = nextWaitReport else { return timers.nextDue() }
+        return min(report, timers.nextDue() ?? .max)
+    }
 
     public var pendingTimerCount: Int { timers.count }
 
@@ -489,6 +496,9 @@ public struct PartitionCore {
     /// Applies a checkpoint record during recovery; records must come in epoch order, starting
     /// with a snapshot or with the partition's first epoch.
     public mutating func restore(_ record: EpochRecord) throws {
+        // The detector may hold waits of this partition from before: report what is true now.
+        reportedWaits = nil
+        nextWaitReport = 0
         if record.isSnapshot {
             entries = [:]
             timers = TimerTable()

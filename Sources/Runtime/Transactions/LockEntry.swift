@@ -19,8 +19,9 @@ enum LockWaiter: Sendable {
 struct LockEntry: Sendable {
     var holders: [LockHolder] = []
     var waiters: [LockWaiter] = []
-    /// Per waiting transaction, the transactions it was last reported (by probes) to wait for.
-    var probed: [TransactionRef: [TransactionRef]] = [:]
+    /// Per waiting transaction, whom it waits for, as deadlock detection last saw it. Not
+    /// checkpointed: after recovery the edges are found again.
+    var edges: [TransactionRef: WaitEdge] = [:]
 
     var isFree: Bool { holders.isEmpty && waiters.isEmpty }
 
@@ -31,12 +32,12 @@ struct LockEntry: Sendable {
 
     /// The transactions the waiting transaction `ref` waits for: the nearest waiting
     /// transaction ahead of it (the queue is FIFO), or else the holders.
-    func blockers(of ref: TransactionRef) -> [ProbeHop]? {
+    func blockers(of ref: TransactionRef) -> [WaitingTransaction]? {
         guard let position = waiterIndex(ref) else { return nil }
         for index in stride(from: position - 1, through: 0, by: -1) {
-            if case .prepare(let ahead) = waiters[index] { return [ahead.hop] }
+            if case .prepare(let ahead) = waiters[index] { return [ahead.waiting] }
         }
-        return holders.map(\.request.hop)
+        return holders.map(\.request.waiting)
     }
 
     func holderIndex(_ ref: TransactionRef) -> Int? { holders.firstIndex { $0.request.ref == ref } }
@@ -46,6 +47,12 @@ struct LockEntry: Sendable {
     }
 
     func knows(_ ref: TransactionRef) -> Bool { holderIndex(ref) != nil || waiterIndex(ref) != nil }
+}
+
+/// Since when a waiting transaction waits for `blockers`.
+struct WaitEdge: Sendable {
+    var blockers: [TransactionRef]
+    var since: Int64
 }
 
 /// Where an invocation came from, spelled out only for a dead letter.

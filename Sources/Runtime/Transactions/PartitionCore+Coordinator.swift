@@ -125,24 +125,12 @@ extension PartitionCore {
         }
     }
 
-    /// A probe chasing this coordinator's transaction: it goes on to every participant that has
-    /// not voted yet, where the transaction may be waiting.
-    mutating func chase(_ probe: Probe, at coordinator: Address, now: Int64) {
-        guard let chased = probe.path.last, let transaction = active(chased.ref, at: coordinator),
-              probe.path.count > 1, probeWaves[chased.ref, default: []].insert(ProbeWave(probe)).inserted
-        else { return }
-        for participant in transaction.participants where participant.votedYes == nil {
-            send(.probeParticipant(probe), from: coordinator, to: participant.address, now: now)
-        }
-    }
-
     /// Chosen as the victim of a deadlock: abort this attempt and start the next one with the
     /// same priority, or give up after the configured number of retries.
     mutating func abortVictim(_ ref: TransactionRef, since: Int64, at coordinator: Address, now: Int64) {
         guard var transaction = active(ref, at: coordinator), transaction.transactionProtocol == .twoPhaseCommit else { return }
         statistics.deadlocks += 1
         statistics.detectionLatencies.append(now - since)
-        probeWaves[ref] = nil
         abortParticipants(transaction, now: now)
         if Int(ref.attempt) > transactionSettings.maxDeadlockRetries {
             return end(transaction, .retryableAbort(reason: "deadlock victim \(ref.attempt) times"), now: now)
@@ -241,7 +229,6 @@ extension PartitionCore {
         if transaction.transactionProtocol == .twoPhaseCommit { cancelTimer(of: coordinator, token: Self.timeoutToken) }
         coordinators[coordinator]!.active = nil
         dirtyCoordinators.insert(coordinator)
-        probeWaves[transaction.ref] = nil
         log(transaction, status)
 
         guard let binding = application.binding(for: coordinator.type), let spec = binding.coordinator else { return }

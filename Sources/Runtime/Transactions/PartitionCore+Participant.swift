@@ -1,8 +1,7 @@
 import StatefulFunctions
 
 /// The participant side of the transaction protocols: strict two-phase locking with prepared
-/// changes kept aside until the decision, saga steps and compensations, and the participant's
-/// part of deadlock detection (forwarding probes along wait-for edges).
+/// changes kept aside until the decision, saga steps and compensations.
 extension PartitionCore {
     // MARK: Two-phase commit
 
@@ -13,7 +12,7 @@ extension PartitionCore {
         entry.waiters.append(.prepare(request))
         locks[address] = entry
         dirtyLocks.insert(address)
-        probeBlockers(at: address, now: now)
+        trackWaits(at: address, now: now)
     }
 
     /// Runs the request's invocations one after the other on a copy of the address's state,
@@ -61,7 +60,7 @@ extension PartitionCore {
             }
         } else if !commit, let index = entry.waiterIndex(ref) {
             entry.waiters.remove(at: index)
-            entry.probed[ref] = nil
+            entry.edges[ref] = nil
             locks[address] = entry
         } else {
             return
@@ -81,12 +80,12 @@ extension PartitionCore {
             case .prepare(let request):
                 guard entry.canGrant(request) else { break admitting }
                 locks[address]!.waiters.removeFirst()
-                locks[address]!.probed[request.ref] = nil
+                locks[address]!.edges[request.ref] = nil
                 grant(request, at: address, now: now)
             }
         }
         if locks[address]?.isFree == true { locks[address] = nil }
-        probeBlockers(at: address, now: now)
+        trackWaits(at: address, now: now)
     }
 
     // MARK: Sagas
@@ -112,46 +111,6 @@ extension PartitionCore {
             ? .compensated(ref, index: index, failure: failure)
             : .stepDone(ref, index: index, result: result, failure: failure)
         send(report, from: address, to: coordinator, now: now)
-    }
-
-    // MARK: Deadlock detection
-
-    /// Starts a probe for every wait-for edge of a waiting transaction at `address` that was not
-    /// probed yet: an edge appears when a prepare starts waiting or when the one ahead of it changes.
-    private mutating func probeBlockers(at address: Address, now: Int64) {
-        guard var entry = locks[address] else { return }
-        var changed = false
-        for waiter in entry.waiters {
-            guard case .prepare(let request) = waiter, let blockers = entry.blockers(of: request.ref) else { continue }
-            let known = entry.probed[request.ref] ?? []
-            for blocker in blockers where !known.contains(blocker.ref) {
-                send(.probeCoordinator(Probe(since: now, path: [request.hop, blocker])), from: address, to: blocker.coordinator,
-                     now: now)
-            }
-            if known != blockers.map(\.ref) {
-                entry.probed[request.ref] = blockers.map(\.ref)
-                changed = true
-            }
-        }
-        if changed { locks[address] = entry }
-    }
-
-    /// A probe chasing `probe.path.last` here: if that transaction waits at `address`, the probe
-    /// goes on to whom it waits for; reaching the probe's first transaction closes a cycle, whose
-    /// youngest member is aborted.
-    mutating func forward(_ probe: Probe, at address: Address, now: Int64) {
-        guard let entry = locks[address], let chased = probe.path.last, let blockers = entry.blockers(of: chased.ref) else { return }
-        let initiator = probe.path[0]
-        for blocker in blockers {
-            if blocker.ref == initiator.ref {
-                statistics.cyclesFound += 1
-                let victim = probe.path.max { $0.priority < $1.priority }!
-                send(.victim(victim.ref, since: probe.since), from: address, to: victim.coordinator, now: now)
-            } else if !probe.path.contains(where: { $0.ref == blocker.ref }) {
-                send(.probeCoordinator(Probe(since: probe.since, path: probe.path + [blocker])), from: address,
-                     to: blocker.coordinator, now: now)
-            }
-        }
     }
 
     static func text(of reason: DeadLetterReason) -> String {

@@ -20,13 +20,12 @@ extension PartitionCore {
             runStep(ref, coordinator: coordinator, index: index, message: message, at: target, compensation: false, now: now)
         case .compensate(let ref, let coordinator, let index, let message):
             runStep(ref, coordinator: coordinator, index: index, message: message, at: target, compensation: true, now: now)
-        case .probeParticipant(let probe): forward(probe, at: target, now: now)
         case .vote(let ref, let participant, let vote): receive(vote, of: participant, for: ref, at: target, now: now)
         case .stepDone(let ref, let index, let result, let failure):
             stepDone(ref, index: Int(index), result: result, failure: failure, at: target, now: now)
         case .compensated(let ref, let index, let failure):
             compensated(ref, index: Int(index), failure: failure, at: target, now: now)
-        case .probeCoordinator(let probe): chase(probe, at: target, now: now)
+        case .waitReport(let report): detectDeadlocks(report, now: now)
         case .victim(let ref, let since): abortVictim(ref, since: since, at: target, now: now)
         case .timeout(let ref): timeOut(ref, at: target, now: now)
         case .retryCompensation(let ref, let index): retryCompensation(ref, index: Int(index), at: target, now: now)

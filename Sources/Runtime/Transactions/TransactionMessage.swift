@@ -19,33 +19,6 @@ public struct TransactionPriority: Comparable, Hashable, Sendable {
     }
 }
 
-/// A transaction on the wait-for path of a deadlock probe.
-public struct ProbeHop: Sendable, Hashable {
-    public var ref: TransactionRef
-    public var priority: TransactionPriority
-    public var coordinator: Address
-}
-
-/// Edge chasing: `path[0]` started waiting at `since`; each next hop is a transaction the one
-/// before waits for. A probe that comes back to `path[0]` has found a cycle.
-public struct Probe: Sendable {
-    public var since: Int64
-    public var path: [ProbeHop]
-}
-
-/// One wave of probes: who started it along which first edge, and when.
-struct ProbeWave: Hashable {
-    var initiator: TransactionRef
-    var first: TransactionRef
-    var since: Int64
-
-    init(_ probe: Probe) {
-        initiator = probe.path[0].ref
-        first = probe.path[1].ref
-        since = probe.since
-    }
-}
-
 /// A 2PC participant's answer to a prepare.
 public enum Vote: Sendable {
     /// Prepared; the replies of its invocations, in the order they were sent.
@@ -61,7 +34,7 @@ public struct PrepareRequest: Sendable {
     public var messages: [Message]
     public var readOnly: Bool
 
-    var hop: ProbeHop { ProbeHop(ref: ref, priority: priority, coordinator: coordinator) }
+    var waiting: WaitingTransaction { WaitingTransaction(ref: ref, priority: priority, coordinator: coordinator) }
 }
 
 /// Messages of the transaction protocols, carried in envelopes and timers like function messages.
@@ -78,10 +51,8 @@ public enum TransactionMessage: Sendable {
     case stepDone(TransactionRef, index: Int32, result: Message?, failure: String?)
     case compensated(TransactionRef, index: Int32, failure: String?)
     // Deadlock detection.
-    /// To the coordinator of `probe.path.last`.
-    case probeCoordinator(Probe)
-    /// To a participant where `probe.path.last` may be waiting.
-    case probeParticipant(Probe)
+    /// A partition's wait-for edges, to the deadlock detector.
+    case waitReport(WaitReport)
     /// To the coordinator of the chosen victim of a cycle.
     case victim(TransactionRef, since: Int64)
     // Coordinator → itself, delayed.

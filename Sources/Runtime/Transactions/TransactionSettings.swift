@@ -6,15 +6,19 @@ public struct TransactionSettings: Sendable {
     public var maxDeadlockRetries: Int
     /// A compensation that failed is sent again after this long, until it succeeds.
     public var compensationRetryMilliseconds: Int64
+    /// A partition reports its changed wait-for edges to the deadlock detector at most this
+    /// often: the longest a new deadlock waits before the detector sees it.
+    public var deadlockDetectionIntervalMilliseconds: Int64
     /// Coordinators record each step of their transactions on this topic (keyed by transaction
     /// id), or nowhere when nil.
     public var logTopic: String?
 
     public init(timeoutMilliseconds: Int64 = 10_000, maxDeadlockRetries: Int = 10, compensationRetryMilliseconds: Int64 = 100,
-                logTopic: String? = nil) {
+                deadlockDetectionIntervalMilliseconds: Int64 = 20, logTopic: String? = nil) {
         self.timeoutMilliseconds = timeoutMilliseconds
         self.maxDeadlockRetries = maxDeadlockRetries
         self.compensationRetryMilliseconds = compensationRetryMilliseconds
+        self.deadlockDetectionIntervalMilliseconds = deadlockDetectionIntervalMilliseconds
         self.logTopic = logTopic
     }
 }
