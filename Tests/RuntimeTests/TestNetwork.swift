@@ -23,6 +23,8 @@ struct TestNetwork {
     var now: Int64 = 1_000
     private var nextExternal: Int32 = 0
     let partitionOf: @Sendable (Address) -> Int32
+    private let application: Application
+    private let settings: TransactionSettings
 
     /// `placement` maps an address id to its partition; other ids hash over the partitions.
     init(_ application: Application, partitions: Int32, placement: [String: Int32] = [:],
@@ -31,9 +33,20 @@ struct TestNetwork {
             placement[address.id] ?? Int32(address.id.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xffff } % Int(partitions))
         }
         self.partitionOf = partitionOf
+        self.application = application
+        self.settings = settings
         cores = (0..<partitions).map {
             PartitionCore(partition: $0, application: application, transactionSettings: settings, partitionOf: partitionOf)
         }
+    }
+
+    /// Replaces the core of `partition` with one rebuilt from its checkpoint log, as after a
+    /// crash right after its last epoch became durable.
+    mutating func restart(_ partition: Int32) throws {
+        var restored = PartitionCore(partition: partition, application: application, transactionSettings: settings,
+                                     partitionOf: partitionOf)
+        for record in log[partition] ?? [] { try restored.restore(record) }
+        cores[Int(partition)] = restored
     }
 
     /// Delivers `message` to `address` from outside (like an ingress record).

@@ -14,8 +14,11 @@ public struct EpochRecord: Sendable {
     /// A lock or coordinator entry of the transaction protocols, encoded; nil: removed.
     public struct TransactionStateChange: Sendable {
         public enum Kind: Int, Sendable {
+            /// A whole lock entry (in snapshots).
             case lock = 0
             case coordinator = 1
+            /// The changes of a lock entry in the epoch, to replay on the entry as it was.
+            case lockChanges = 2
         }
 
         public var kind: Kind

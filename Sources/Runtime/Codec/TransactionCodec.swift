@@ -31,6 +31,7 @@ extension ByteWriter {
 
     mutating func write(_ report: WaitReport) {
         write(report.partition)
+        write(report.isFull)
         write(report.edges.count)
         for edge in report.edges {
             write(edge.waiter)
@@ -38,6 +39,8 @@ extension ByteWriter {
             for blocker in edge.blockers { write(blocker) }
             write(edge.since)
         }
+        write(report.ended.count)
+        for ref in report.ended { write(ref) }
     }
 
     mutating func write(optional message: Message?) {
@@ -136,6 +139,7 @@ extension ByteReader {
 
     mutating func readWaitReport() throws(Malformed) -> WaitReport {
         let partition = try readInt32()
+        let isFull = try readBool()
         var edges: [WaitForEdge] = []
         for _ in 0..<(try readCount()) {
             let waiter = try readWaitingTransaction()
@@ -143,7 +147,9 @@ extension ByteReader {
             for _ in 0..<(try readCount()) { blockers.append(try readWaitingTransaction()) }
             edges.append(WaitForEdge(waiter: waiter, blockers: blockers, since: try readInt64()))
         }
-        return WaitReport(partition: partition, edges: edges)
+        var ended: [TransactionRef] = []
+        for _ in 0..<(try readCount()) { ended.append(try readTransactionRef()) }
+        return WaitReport(partition: partition, isFull: isFull, edges: edges, ended: ended)
     }
 
     mutating func readOptionalMessage() throws(Malformed) -> Message? { try readOptionalBytes().map(Message.init(bytes:)) }
@@ -211,57 +217,106 @@ extension ByteReader {
     }
 }
 
+extension ByteWriter {
+    mutating func write(_ holder: LockHolder) throws(StatefulFunctionError) {
+        write(holder.request)
+        write(holder.writes.count)
+        for write in holder.writes {
+            self.write(write.name)
+            self.write(optional: try write.cell?.bytes())
+        }
+        write(holder.effects.count)
+        for effect in holder.effects { write(effect) }
+    }
+
+    mutating func write(_ waiter: LockWaiter) {
+        switch waiter {
+        case .prepare(let request):
+            write(0)
+            write(request)
+        case .message(let caller, let payload, let origin):
+            write(1)
+            write(optional: caller)
+            write(payload)
+            write(origin)
+        }
+    }
+}
+
+extension ByteReader {
+    mutating func readLockHolder() throws -> LockHolder {
+        let request = try readPrepareRequest()
+        var writes: [StateWrite] = []
+        for _ in 0..<(try readCount()) {
+            writes.append(StateWrite(name: try readString(), cell: try readOptionalBytes().map(StateCell.encoded)))
+        }
+        var effects: [Effect] = []
+        for _ in 0..<(try readCount()) { effects.append(try readEffect()) }
+        return LockHolder(request: request, writes: writes, effects: effects)
+    }
+
+    mutating func readLockWaiter() throws -> LockWaiter {
+        switch try readInt() {
+        case 0: return .prepare(try readPrepareRequest())
+        case 1: return .message(caller: try readOptionalAddress(), payload: try readPayload(), origin: try readOrigin())
+        case let tag: throw Malformed(description: "unknown lock waiter \(tag)")
+        }
+    }
+}
+
 extension LockEntry {
     func encoded() throws(StatefulFunctionError) -> [UInt8] {
         var writer = ByteWriter(capacity: 256)
         writer.write(holders.count)
-        for holder in holders {
-            writer.write(holder.request)
-            writer.write(holder.writes.count)
-            for write in holder.writes {
-                writer.write(write.name)
-                writer.write(optional: try write.cell?.bytes())
-            }
-            writer.write(holder.effects.count)
-            for effect in holder.effects { writer.write(effect) }
-        }
+        for holder in holders { try writer.write(holder) }
         writer.write(waiters.count)
-        for waiter in waiters {
-            switch waiter {
-            case .prepare(let request):
-                writer.write(0)
-                writer.write(request)
-            case .message(let caller, let payload, let origin):
-                writer.write(1)
-                writer.write(optional: caller)
-                writer.write(payload)
-                writer.write(origin)
-            }
-        }
+        for waiter in waiters { writer.write(waiter) }
         return writer.bytes
     }
 
     init(decoding bytes: [UInt8]) throws {
         var reader = ByteReader(bytes)
-        for _ in 0..<(try reader.readCount()) {
-            let request = try reader.readPrepareRequest()
-            var writes: [StateWrite] = []
-            for _ in 0..<(try reader.readCount()) {
-                writes.append(StateWrite(name: try reader.readString(), cell: try reader.readOptionalBytes().map(StateCell.encoded)))
+        for _ in 0..<(try reader.readCount()) { holders.append(try reader.readLockHolder()) }
+        for _ in 0..<(try reader.readCount()) { waiters.append(try reader.readLockWaiter()) }
+    }
+}
+
+extension LockChange {
+    static func encoded(_ changes: [LockChange]) throws(StatefulFunctionError) -> [UInt8] {
+        var writer = ByteWriter(capacity: 128)
+        writer.write(changes.count)
+        for change in changes {
+            switch change {
+            case .appendWaiter(let waiter):
+                writer.write(0)
+                writer.write(waiter)
+            case .removeWaiter(let index):
+                writer.write(1)
+                writer.write(index)
+            case .appendHolder(let holder):
+                writer.write(2)
+                try writer.write(holder)
+            case .removeHolder(let index):
+                writer.write(3)
+                writer.write(index)
             }
-            var effects: [Effect] = []
-            for _ in 0..<(try reader.readCount()) { effects.append(try reader.readEffect()) }
-            holders.append(LockHolder(request: request, writes: writes, effects: effects))
         }
+        return writer.bytes
+    }
+
+    static func decoding(_ bytes: [UInt8]) throws -> [LockChange] {
+        var reader = ByteReader(bytes)
+        var changes: [LockChange] = []
         for _ in 0..<(try reader.readCount()) {
             switch try reader.readInt() {
-            case 0: waiters.append(.prepare(try reader.readPrepareRequest()))
-            case 1:
-                waiters.append(.message(caller: try reader.readOptionalAddress(), payload: try reader.readPayload(),
-                                        origin: try reader.readOrigin()))
-            case let tag: throw ByteReader.Malformed(description: "unknown lock waiter \(tag)")
+            case 0: changes.append(.appendWaiter(try reader.readLockWaiter()))
+            case 1: changes.append(.removeWaiter(try reader.readInt()))
+            case 2: changes.append(.appendHolder(try reader.readLockHolder()))
+            case 3: changes.append(.removeHolder(try reader.readInt()))
+            case let tag: throw ByteReader.Malformed(description: "unknown lock change \(tag)")
             }
         }
+        return changes
     }
 }
 

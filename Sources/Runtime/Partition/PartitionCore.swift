@@ -56,15 +56,16 @@ public struct PartitionCore {
     var locks: [Address: LockEntry] = [:]
     /// Coordinator addresses with a running or queued transaction.
     var coordinators: [Address: CoordinatorEntry] = [:]
-    /// Lock and coordinator entries changed in the open epoch.
-    var dirtyLocks: Set<Address> = []
+    /// The changes of lock entries in the open epoch, and the coordinator entries changed.
+    var lockChanges: [Address: [LockChange]] = [:]
     var dirtyCoordinators: Set<Address> = []
     public internal(set) var statistics = TransactionStatistics()
     /// When to report this partition's waits to the deadlock detector; nil when nothing is due.
     var nextWaitReport: Int64?
-    /// The waits last reported (nil: unknown, after recovery), and when.
-    var reportedWaits: [WaitForEdge]? = []
+    /// The waits last reported (nil: unknown, after recovery), when, and when all were.
+    var reportedWaits: [TransactionRef: WaitForEdge]? = [:]
     var lastWaitReport: Int64 = .min / 2
+    var lastFullWaitReport: Int64 = .min / 2
     /// The deadlock detector's state, used only by the partition of its address.
     var detector = DeadlockDetectorState()
 
@@ -245,9 +246,8 @@ public struct PartitionCore {
 
     /// Runs what arrived for `target`, unless a transaction's lock makes it wait.
     private mutating func invoke(_ target: Address, caller: Address?, payload: Payload, origin: InvocationOrigin, now: Int64) {
-        if !locks.isEmpty, let index = locks.index(forKey: target), waitsForLock(payload) {
-            locks.values[index].waiters.append(.message(caller: caller, payload: payload, origin: origin))
-            dirtyLocks.insert(target)
+        if !locks.isEmpty, locks[target] != nil, waitsForLock(payload) {
+            changeLock(at: target, .appendWaiter(.message(caller: caller, payload: payload, origin: origin)))
             return
         }
         dispatch(target, caller: caller, payload: payload, origin: origin, now: now)
@@ -369,7 +369,7 @@ public struct PartitionCore {
     /// True when the open epoch has something to checkpoint.
     public var hasChanges: Bool {
         !dirty.isEmpty || !timersAdded.isEmpty || !timersRemoved.isEmpty || inputsChanged || !outbox.isEmpty
-            || completionsToRecord || !localAcks.isEmpty || currentAck != nil || !dirtyLocks.isEmpty || !dirtyCoordinators.isEmpty
+            || completionsToRecord || !localAcks.isEmpty || currentAck != nil || !lockChanges.isEmpty || !dirtyCoordinators.isEmpty
     }
 
     /// Ends the open epoch: returns its checkpoint record (the whole partition when `snapshot`)
@@ -429,7 +429,7 @@ public struct PartitionCore {
         dirty = []
         timersAdded = []
         timersRemoved = []
-        dirtyLocks = []
+        lockChanges = [:]
         dirtyCoordinators = []
         inputsChanged = false
         outbox = []
@@ -463,8 +463,12 @@ public struct PartitionCore {
     /// The lock and coordinator entries to checkpoint: those changed in the open epoch, or all.
     private func transactionStateChanges(snapshot: Bool) throws(StatefulFunctionError) -> [EpochRecord.TransactionStateChange] {
         var changes: [EpochRecord.TransactionStateChange] = []
-        for address in snapshot ? Array(locks.keys) : Array(dirtyLocks) {
-            changes.append(.init(kind: .lock, address: address, value: try locks[address]?.encoded()))
+        if snapshot {
+            for (address, entry) in locks { changes.append(.init(kind: .lock, address: address, value: try entry.encoded())) }
+        } else {
+            for (address, lockChanges) in lockChanges {
+                changes.append(.init(kind: .lockChanges, address: address, value: try LockChange.encoded(lockChanges)))
+            }
         }
         for address in snapshot ? Array(coordinators.keys) : Array(dirtyCoordinators) {
             changes.append(.init(kind: .coordinator, address: address, value: coordinators[address]?.encoded()))
@@ -509,6 +513,15 @@ public struct PartitionCore {
         for change in record.transactions {
             switch change.kind {
             case .lock: locks[change.address] = try change.value.map(LockEntry.init(decoding:))
+            case .lockChanges:
+                var entry = locks[change.address] ?? LockEntry()
+                for lockChange in try LockChange.decoding(change.value ?? []) {
+                    guard entry.accepts(lockChange) else {
+                        throw ByteReader.Malformed(description: "lock change \(lockChange) does not fit \(change.address)")
+                    }
+                    entry.apply(lockChange)
+                }
+                locks[change.address] = entry.isFree ? nil : entry
             case .coordinator: coordinators[change.address] = try change.value.map(CoordinatorEntry.init(decoding:))
             }
         }

@@ -30,14 +30,16 @@ struct LockEntry: Sendable {
         holders.isEmpty || (request.readOnly && holders.allSatisfy(\.request.readOnly))
     }
 
-    /// The transactions the waiting transaction `ref` waits for: the nearest waiting
-    /// transaction ahead of it (the queue is FIFO), or else the holders.
-    func blockers(of ref: TransactionRef) -> [WaitingTransaction]? {
-        guard let position = waiterIndex(ref) else { return nil }
-        for index in stride(from: position - 1, through: 0, by: -1) {
-            if case .prepare(let ahead) = waiters[index] { return [ahead.waiting] }
+    /// Each waiting transaction, in queue order, with the transactions it waits for: the
+    /// nearest waiting transaction ahead of it (the queue is FIFO), or else the holders.
+    func waitsFor() -> [(waiter: PrepareRequest, blockers: [WaitingTransaction])] {
+        var edges: [(waiter: PrepareRequest, blockers: [WaitingTransaction])] = []
+        var ahead: WaitingTransaction?
+        for case .prepare(let request) in waiters {
+            edges.append((request, ahead.map { [$0] } ?? holders.map(\.request.waiting)))
+            ahead = request.waiting
         }
-        return holders.map(\.request.waiting)
+        return edges
     }
 
     func holderIndex(_ ref: TransactionRef) -> Int? { holders.firstIndex { $0.request.ref == ref } }
@@ -47,6 +49,35 @@ struct LockEntry: Sendable {
     }
 
     func knows(_ ref: TransactionRef) -> Bool { holderIndex(ref) != nil || waiterIndex(ref) != nil }
+}
+
+/// One change of a lock entry. Replayed in order on the entry as it was, an epoch's changes
+/// give the entry as it is (indices refer to the entry at the time of the change).
+enum LockChange: Sendable {
+    case appendWaiter(LockWaiter)
+    case removeWaiter(Int)
+    case appendHolder(LockHolder)
+    case removeHolder(Int)
+}
+
+extension LockEntry {
+    /// Whether `change` fits this entry (checked on changes read from a checkpoint).
+    func accepts(_ change: LockChange) -> Bool {
+        switch change {
+        case .appendWaiter, .appendHolder: true
+        case .removeWaiter(let index): waiters.indices.contains(index)
+        case .removeHolder(let index): holders.indices.contains(index)
+        }
+    }
+
+    mutating func apply(_ change: LockChange) {
+        switch change {
+        case .appendWaiter(let waiter): waiters.append(waiter)
+        case .removeWaiter(let index): waiters.remove(at: index)
+        case .appendHolder(let holder): holders.append(holder)
+        case .removeHolder(let index): holders.remove(at: index)
+        }
+    }
 }
 
 /// Since when a waiting transaction waits for `blockers`.

@@ -1,78 +1,97 @@
 import StatefulFunctions
 
 /// Deadlock detection. Each partition keeps the wait-for edges of the transactions waiting at
-/// its addresses and, when they change (at most once per interval), reports them to one
+/// its addresses and, when they change (at most once per interval), reports the changes to one
 /// detector address. The detector puts the partitions' latest reports together, finds the
 /// cycles and sends each cycle's youngest member to its coordinator as the victim.
 ///
-/// Reports cost one message per partition per interval however many transactions wait, where
-/// chasing probes along the edges costs a message per edge per wave. All of it is transient
-/// (not checkpointed): a restored partition reports again, and a restored detector hears from
-/// every partition with waits within a refresh interval.
+/// Reports cost at most one message per partition per interval, sized by what changed, where
+/// chasing probes along the edges would cost a message per edge per wave. The edges and the
+/// detector's view are not checkpointed: a restored partition reports all its waits, and a
+/// restored detector hears all waits of every partition within a refresh interval.
 extension PartitionCore {
     /// Where the partitions' wait reports go.
     static let deadlockDetector = Address(TypeName(namespace: "statefun", name: "deadlock-detector"), "0")
 
-    /// Partitions with waits report them again this often even when unchanged, so that a
-    /// detector that lost its state (moved or restarted) rebuilds it.
+    /// Partitions with waits report all of them this often, so that a detector that lost its
+    /// state (moved or restarted) rebuilds it.
     var waitReportRefreshMilliseconds: Int64 { 50 * transactionSettings.deadlockDetectionIntervalMilliseconds }
 
     /// Updates the wait-for edges of the transactions waiting at `address` after its queue
     /// changed, and schedules a report if an edge appeared, changed or went away.
     mutating func trackWaits(at address: Address, now: Int64) {
-        guard var entry = locks[address] else { return }
         var changed = false
-        var waiting: Set<TransactionRef> = []
-        for waiter in entry.waiters {
-            guard case .prepare(let request) = waiter, let blockers = entry.blockers(of: request.ref) else { continue }
-            waiting.insert(request.ref)
-            let refs = blockers.map(\.ref)
-            if entry.edges[request.ref]?.blockers != refs {
-                entry.edges[request.ref] = WaitEdge(blockers: refs, since: now)
+        if var entry = locks[address] {
+            var waiting: Set<TransactionRef> = []
+            for (request, blockers) in entry.waitsFor() {
+                waiting.insert(request.ref)
+                let refs = blockers.map(\.ref)
+                if entry.edges[request.ref]?.blockers != refs {
+                    entry.edges[request.ref] = WaitEdge(blockers: refs, since: now)
+                    changed = true
+                }
+            }
+            if entry.edges.count != waiting.count {
+                entry.edges = entry.edges.filter { waiting.contains($0.key) }
                 changed = true
             }
-        }
-        if entry.edges.count != waiting.count {
-            entry.edges = entry.edges.filter { waiting.contains($0.key) }
-            changed = true
+            if changed { locks[address] = entry }
+        } else {
+            // The entry is gone with its waits, which the detector may still have.
+            changed = reportedWaits?.isEmpty == false
         }
         guard changed else { return }
-        locks[address] = entry
         let soonest = max(now, lastWaitReport + transactionSettings.deadlockDetectionIntervalMilliseconds)
         nextWaitReport = min(nextWaitReport ?? .max, soonest)
     }
 
-    /// Sends this partition's wait-for edges to the detector if they changed since the last
-    /// report (or a refresh is due).
+    /// Sends the detector what changed in this partition's wait-for edges since the last report,
+    /// or all of them when a refresh is due.
     mutating func reportWaits(now: Int64) {
         nextWaitReport = nil
-        var edges: [WaitForEdge] = []
+        var current: [TransactionRef: WaitForEdge] = [:]
         for entry in locks.values where !entry.waiters.isEmpty {
-            for case .prepare(let request) in entry.waiters {
-                guard let blockers = entry.blockers(of: request.ref) else { continue }
-                edges.append(WaitForEdge(waiter: request.waiting, blockers: blockers, since: entry.edges[request.ref]?.since ?? now))
+            for (request, blockers) in entry.waitsFor() {
+                let since = entry.edges[request.ref]?.since ?? now
+                // A transaction waiting at two addresses here has one edge to all it waits for.
+                if var edge = current[request.ref] {
+                    edge.blockers += blockers
+                    edge.since = max(edge.since, since)
+                    current[request.ref] = edge
+                } else {
+                    current[request.ref] = WaitForEdge(waiter: request.waiting, blockers: blockers, since: since)
+                }
             }
         }
-        edges.sort { $0.waiter.priority < $1.waiter.priority }
-        let refresh = !edges.isEmpty && now - lastWaitReport >= waitReportRefreshMilliseconds
-        if edges != reportedWaits || refresh {
-            send(.waitReport(WaitReport(partition: partition, edges: edges)), from: Self.deadlockDetector,
-                 to: Self.deadlockDetector, now: now)
-            reportedWaits = edges
+        let report: WaitReport?
+        if let reported = reportedWaits, current.isEmpty || now - lastFullWaitReport < waitReportRefreshMilliseconds {
+            let changed = current.values.filter { reported[$0.waiter.ref] != $0 }
+            let ended = reported.keys.filter { current[$0] == nil }
+            report = changed.isEmpty && ended.isEmpty ? nil : WaitReport(partition: partition, isFull: false, edges: changed, ended: ended)
+        } else {
+            report = WaitReport(partition: partition, isFull: true, edges: Array(current.values), ended: [])
+            lastFullWaitReport = now
+        }
+        if let report {
+            send(.waitReport(report), from: Self.deadlockDetector, to: Self.deadlockDetector, now: now)
             lastWaitReport = now
         }
-        if !edges.isEmpty { nextWaitReport = now + waitReportRefreshMilliseconds }
+        reportedWaits = current
+        if !current.isEmpty { nextWaitReport = lastFullWaitReport + waitReportRefreshMilliseconds }
     }
 
-    /// At the detector: a partition's latest waits. Looks for cycles in the waits of all
+    /// At the detector: a partition's changed waits. Looks for cycles in the waits of all
     /// partitions and sends each new victim to its coordinator.
     mutating func detectDeadlocks(_ report: WaitReport, now: Int64) {
-        detector.reports[report.partition] = (report.edges, now)
+        var edges = report.isFull ? [:] : detector.waits[report.partition]?.edges ?? [:]
+        for ended in report.ended { edges[ended] = nil }
+        for edge in report.edges { edges[edge.waiter.ref] = edge }
+        detector.waits[report.partition] = (edges, now)
         // A partition that moved without a last report is forgotten after a few refreshes.
-        detector.reports = detector.reports.filter { !$0.value.edges.isEmpty && now - $0.value.at <= 3 * waitReportRefreshMilliseconds }
+        detector.waits = detector.waits.filter { !$0.value.edges.isEmpty && now - $0.value.at <= 3 * waitReportRefreshMilliseconds }
         // A victim stays out of the graph until every partition has reported its abort.
         detector.victims = detector.victims.filter { now - $0.value <= waitReportRefreshMilliseconds }
-        let graph = WaitForGraph(detector.reports.values.flatMap(\.edges))
+        let graph = WaitForGraph(detector.waits.values.flatMap(\.edges.values))
         for victim in graph.victims(excluding: Set(detector.victims.keys)) {
             statistics.cyclesFound += 1
             detector.victims[victim.transaction.ref] = now
@@ -84,8 +103,8 @@ extension PartitionCore {
 
 /// What the detector knows, when this partition holds its address. Not checkpointed.
 struct DeadlockDetectorState {
-    /// Each partition's latest edges, and when they arrived.
-    var reports: [Int32: (edges: [WaitForEdge], at: Int64)] = [:]
+    /// Each partition's waiting transactions with their edges, and when it last reported.
+    var waits: [Int32: (edges: [TransactionRef: WaitForEdge], at: Int64)] = [:]
     /// Victims chosen recently, and when.
     var victims: [TransactionRef: Int64] = [:]
 }

@@ -6,12 +6,10 @@ extension PartitionCore {
     // MARK: Two-phase commit
 
     mutating func prepare(_ request: PrepareRequest, at address: Address, now: Int64) {
-        guard var entry = locks[address] else { return grant(request, at: address, now: now) }
+        guard let entry = locks[address] else { return grant(request, at: address, now: now) }
         guard !entry.knows(request.ref) else { return }
         if entry.waiters.isEmpty, entry.canGrant(request) { return grant(request, at: address, now: now) }
-        entry.waiters.append(.prepare(request))
-        locks[address] = entry
-        dirtyLocks.insert(address)
+        changeLock(at: address, .appendWaiter(.prepare(request)))
         trackWaits(at: address, now: now)
     }
 
@@ -42,30 +40,26 @@ extension PartitionCore {
         if let refusal {
             return send(.vote(request.ref, participant: address, vote: .no(refusal)), from: address, to: request.coordinator, now: now)
         }
-        locks[address, default: LockEntry()].holders.append(LockHolder(request: request, writes: writes, effects: effects))
-        dirtyLocks.insert(address)
+        changeLock(at: address, .appendHolder(LockHolder(request: request, writes: writes, effects: effects)))
         send(.vote(request.ref, participant: address, vote: .yes(results)), from: address, to: request.coordinator, now: now)
     }
 
     /// Commit or abort at a participant: applies or drops the prepared changes (or withdraws a
     /// waiting prepare) and lets the waiters in.
     mutating func conclude(_ ref: TransactionRef, at address: Address, commit: Bool, now: Int64) {
-        guard var entry = locks[address] else { return }
+        guard let entry = locks[address] else { return }
         if let index = entry.holderIndex(ref) {
-            let holder = entry.holders.remove(at: index)
-            locks[address] = entry
+            let holder = entry.holders[index]
+            changeLock(at: address, .removeHolder(index))
             if commit {
                 apply(holder.writes, at: address)
                 perform(holder.effects, from: address, now: now)
             }
         } else if !commit, let index = entry.waiterIndex(ref) {
-            entry.waiters.remove(at: index)
-            entry.edges[ref] = nil
-            locks[address] = entry
+            changeLock(at: address, .removeWaiter(index))
         } else {
             return
         }
-        dirtyLocks.insert(address)
         admitWaiters(at: address, now: now)
     }
 
@@ -75,17 +69,23 @@ extension PartitionCore {
             switch first {
             case .message(let caller, let payload, let origin):
                 guard entry.holders.isEmpty else { break admitting }
-                locks[address]!.waiters.removeFirst()
+                changeLock(at: address, .removeWaiter(0))
                 dispatch(address, caller: caller, payload: payload, origin: origin, now: now)
             case .prepare(let request):
                 guard entry.canGrant(request) else { break admitting }
-                locks[address]!.waiters.removeFirst()
-                locks[address]!.edges[request.ref] = nil
+                changeLock(at: address, .removeWaiter(0))
                 grant(request, at: address, now: now)
             }
         }
-        if locks[address]?.isFree == true { locks[address] = nil }
         trackWaits(at: address, now: now)
+    }
+
+    /// Changes the lock entry of `address` (dropping it once free) and records the change for
+    /// the checkpoint: an epoch stores the changes of a lock, not the whole queue again.
+    mutating func changeLock(at address: Address, _ change: LockChange) {
+        locks[address, default: LockEntry()].apply(change)
+        lockChanges[address, default: []].append(change)
+        if locks[address]!.isFree { locks[address] = nil }
     }
 
     // MARK: Sagas

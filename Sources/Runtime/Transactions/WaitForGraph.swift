@@ -15,10 +15,14 @@ public struct WaitForEdge: Sendable, Equatable {
     public var since: Int64
 }
 
-/// One partition's wait-for edges, sent to the deadlock detector when they change.
+/// What changed in one partition's wait-for edges, sent to the deadlock detector: the edges
+/// of transactions that started waiting or now wait for others, and the transactions that no
+/// longer wait. A full report has every edge and replaces what the detector knew.
 public struct WaitReport: Sendable {
     public var partition: Int32
+    public var isFull: Bool
     public var edges: [WaitForEdge]
+    public var ended: [TransactionRef]
 }
 
 /// A deadlock victim: the youngest member of a cycle, and since when the cycle existed (when
