@@ -19,8 +19,8 @@ struct HotAccounts: AsyncParsableCommand {
     @Option(help: "Key partitions.") var partitions = 4
     @Option(help: "Accounts.") var accounts = 100
     @Option(help: "Percent of requests that are transfers (the others read a balance).") var transfers = 75
-    @Option(help: "Requests per second offered.") var rate = 500
-    @Option(help: "Seconds of load.") var seconds = 20
+    @Option(help: "Requests per second offered.") var rate = 450
+    @Option(help: "Seconds of load.") var seconds = 60
     @Option(help: "Milliseconds between two wait reports of a partition.") var detectionInterval: Int64 = 20
 
     func run() async throws {

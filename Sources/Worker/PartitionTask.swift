@@ -152,6 +152,7 @@ final class PartitionTask: Sendable {
                     }
                 }
                 if stopSignals.isEmpty, let due = core.nextTimerDue(), due <= now { core.fireTimers(now: now) }
+                sendSignals(group: &group)
                 try maybeCloseEpoch(group: &group)
                 if !stopSignals.isEmpty, inFlight == 0, outstandingReleases == 0, !core.hasChanges {
                     task.mailbox.close()
@@ -177,6 +178,19 @@ final class PartitionTask: Sendable {
                 core.process(.ingress(IngressRecord(topic: record.topic, key: record.key, value: record.value, headers: headers),
                                       position: position), now: now)
             }
+        }
+
+        /// Sends the signals of what was just processed at once, to a local partition or
+        /// through Kafka; one that is lost is not retried (see `Envelope.isSignal`).
+        mutating func sendSignals(group: inout ThrowingDiscardingTaskGroup<any Error>) {
+            var remote: [ProducerRecord] = []
+            for (envelope, target) in core.takeSignals() where deps.router.localTask(target)?.mailbox.post(.local([envelope])) != true {
+                remote.append(ProducerRecord(topic: configuration.internalTopic, partition: target, key: Array(envelope.target.id.utf8),
+                                             value: envelope.encoded()))
+            }
+            guard !remote.isEmpty else { return }
+            let producer = deps.producer
+            group.addTask { try? await producer.send(remote) }
         }
 
         /// Closes the open epoch when it has changes, the interval has passed and at most one

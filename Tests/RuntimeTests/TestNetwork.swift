@@ -62,8 +62,11 @@ struct TestNetwork {
         inject(try Message(json: value), to: address)
     }
 
-    /// Closes the open epoch of `partition` and releases its outbox.
+    /// Sends the signals of `partition`, closes its open epoch and releases its outbox.
     mutating func collect(_ partition: Int32) {
+        for (envelope, target) in cores[Int(partition)].takeSignals() {
+            inFlight[Channel(from: partition, to: target), default: []].append(envelope)
+        }
         guard let (record, _) = try! cores[Int(partition)].closeEpoch() else { return }
         log[partition, default: []].append(try! EpochRecord(decoding: record.encoded()))
         let items = record.ownOutbox

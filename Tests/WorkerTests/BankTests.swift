@@ -111,90 +111,94 @@ struct BankScenario {
     }
 }
 
-@Suite(.serialized) struct BankTests {
-    @Test func transfersCommitAndRefusedOnesLeaveBalancesUnchanged() async throws {
-        let bank = try await BankScenario.make("bank")
-        let worker = InProcessWorker(bank.application, workerConfiguration(bank.id))
-        let log = try TopicReader("\(bank.id)-transactions", partitions: 4)
-        try await bank.open(["a", "b"], balance: 100)
-        let transfers = [
-            Bank.Request(request_id: "t1", op: "transfer", amount: 30, from: "a", to: "b"),
-            Bank.Request(request_id: "t2", op: "transfer", amount: 500, from: "b", to: "a"),
-            Bank.Request(request_id: "t3", op: "transfer", amount: 5, from: "a", to: "nobody"),
-            Bank.Request(request_id: "t4", op: "transfer", amount: 10, from: "b", to: "a", protocol: "saga"),
-            Bank.Request(request_id: "t5", op: "transfer", amount: 900, from: "a", to: "b", protocol: "saga"),
-        ]
-        for transfer in transfers {  // one at a time, so each result is known exactly
-            try await bank.send([transfer])
-            _ = try await bank.waitForAnswers([transfer.request_id])
+extension WorkerSuites {
+    @Suite(.serialized) struct BankTests {
+        @Test func transfersCommitAndRefusedOnesLeaveBalancesUnchanged() async throws {
+            let bank = try await BankScenario.make("bank")
+            let worker = InProcessWorker(bank.application, workerConfiguration(bank.id))
+            let log = try TopicReader("\(bank.id)-transactions", partitions: 4)
+            try await bank.open(["a", "b"], balance: 100)
+            let transfers = [
+                Bank.Request(request_id: "t1", op: "transfer", amount: 30, from: "a", to: "b"),
+                Bank.Request(request_id: "t2", op: "transfer", amount: 500, from: "b", to: "a"),
+                Bank.Request(request_id: "t3", op: "transfer", amount: 5, from: "a", to: "nobody"),
+                Bank.Request(request_id: "t4", op: "transfer", amount: 10, from: "b", to: "a", protocol: "saga"),
+                Bank.Request(request_id: "t5", op: "transfer", amount: 900, from: "a", to: "b", protocol: "saga"),
+            ]
+            for transfer in transfers {  // one at a time, so each result is known exactly
+                try await bank.send([transfer])
+                _ = try await bank.waitForAnswers([transfer.request_id])
+            }
+            let answers = try bank.outcomes().answers
+            #expect(answers["t1"] == Bank.Response(request_id: "t1", status: 200, from_balance: 70, to_balance: 130))
+            #expect(answers["t2"] == Bank.Response(request_id: "t2", status: 422, reason: "422 insufficient funds in b"))
+            #expect(answers["t3"] == Bank.Response(request_id: "t3", status: 404, reason: "404 unknown account nobody"))
+            #expect(answers["t4"] == Bank.Response(request_id: "t4", status: 200, from_balance: 120, to_balance: 80))
+            #expect(answers["t5"]?.status == 422, "a saga step that fails compensates the others")
+            #expect(try await bank.balances(["a", "b"], round: "end") == ["a": 80, "b": 120])
+
+            // The coordinators logged each transaction's progress, keyed by transaction id.
+            try await log.wait("the transaction log") { records in records.contains { $0.valueText.contains(#""state":"committed""#) } }
+            let committed = log.records.filter { $0.valueText.contains(#""state":"committed""#) }.map(\.valueText)
+            #expect(committed.contains { $0.contains("bank/transfer/t1") } && committed.contains { $0.contains("bank/saga-transfer/t4") })
+            #expect(log.records.allSatisfy { !$0.keyText.isEmpty }, "records are keyed for compaction")
+            await log.close()
+            try await worker.stop()
+            try await bank.close()
         }
-        let answers = try bank.outcomes().answers
-        #expect(answers["t1"] == Bank.Response(request_id: "t1", status: 200, from_balance: 70, to_balance: 130))
-        #expect(answers["t2"] == Bank.Response(request_id: "t2", status: 422, reason: "422 insufficient funds in b"))
-        #expect(answers["t3"] == Bank.Response(request_id: "t3", status: 404, reason: "404 unknown account nobody"))
-        #expect(answers["t4"] == Bank.Response(request_id: "t4", status: 200, from_balance: 120, to_balance: 80))
-        #expect(answers["t5"]?.status == 422, "a saga step that fails compensates the others")
-        #expect(try await bank.balances(["a", "b"], round: "end") == ["a": 80, "b": 120])
 
-        // The coordinators logged each transaction's progress, keyed by transaction id.
-        try await log.wait("the transaction log") { records in records.contains { $0.valueText.contains(#""state":"committed""#) } }
-        let committed = log.records.filter { $0.valueText.contains(#""state":"committed""#) }.map(\.valueText)
-        #expect(committed.contains { $0.contains("bank/transfer/t1") } && committed.contains { $0.contains("bank/saga-transfer/t4") })
-        #expect(log.records.allSatisfy { !$0.keyText.isEmpty }, "records are keyed for compaction")
-        await log.close()
-        try await worker.stop()
-        try await bank.close()
-    }
-
-    @Test(arguments: ["2pc", "saga"])
-    func concurrentTransfersOverTenHotAccountsConserveTheSum(protocol: String) async throws {
-        let bank = try await BankScenario.make("hot-\(`protocol`)")
-        let worker = InProcessWorker(bank.application, workerConfiguration(bank.id))
-        let accounts = (0..<10).map { "acct\($0)" }
-        try await bank.open(accounts, balance: 1_000)
-        let transfers = BankScenario.transfers(300, over: accounts, maxAmount: 400, protocols: [`protocol`])
-        try await bank.send(transfers)
-        let answers = try await bank.waitForAnswers(transfers.map(\.request_id), seconds: 120)
-        let statuses = Dictionary(grouping: transfers, by: { answers[$0.request_id]?.status ?? 0 }).mapValues(\.count)
-        #expect(Set(statuses.keys).isSubset(of: [200, 422, 409]), "statuses: \(statuses)")
-        #expect(statuses[200, default: 0] > 100, "most transfers commit: \(statuses)")
-        let balances = try await bank.balances(accounts, round: "end")
-        BankScenario.expectLedger(balances, opening: 1_000, transfers: transfers, answers: answers)
-        if `protocol` == "2pc" { #expect(balances.values.allSatisfy { $0 >= 0 }, "2PC never overdraws") }
-        let statistics = worker.transactionStatistics
-        print("hot accounts \(`protocol`): \(statuses), deadlocks \(statistics.deadlocks), timeouts \(statistics.timeouts)")
-        #expect(statistics.committed == statuses[200, default: 0])
-        try await worker.stop()
-        try await bank.close()
+        @Test(arguments: ["2pc", "saga"])
+        func concurrentTransfersOverTenHotAccountsConserveTheSum(protocol: String) async throws {
+            let bank = try await BankScenario.make("hot-\(`protocol`)")
+            let worker = InProcessWorker(bank.application, workerConfiguration(bank.id))
+            let accounts = (0..<10).map { "acct\($0)" }
+            try await bank.open(accounts, balance: 1_000)
+            let transfers = BankScenario.transfers(300, over: accounts, maxAmount: 400, protocols: [`protocol`])
+            try await bank.send(transfers)
+            let answers = try await bank.waitForAnswers(transfers.map(\.request_id), seconds: 120)
+            let statuses = Dictionary(grouping: transfers, by: { answers[$0.request_id]?.status ?? 0 }).mapValues(\.count)
+            #expect(Set(statuses.keys).isSubset(of: [200, 422, 409]), "statuses: \(statuses)")
+            #expect(statuses[200, default: 0] > 100, "most transfers commit: \(statuses)")
+            let balances = try await bank.balances(accounts, round: "end")
+            BankScenario.expectLedger(balances, opening: 1_000, transfers: transfers, answers: answers)
+            if `protocol` == "2pc" { #expect(balances.values.allSatisfy { $0 >= 0 }, "2PC never overdraws") }
+            let statistics = worker.transactionStatistics
+            print("hot accounts \(`protocol`): \(statuses), deadlocks \(statistics.deadlocks), timeouts \(statistics.timeouts)")
+            #expect(statistics.committed == statuses[200, default: 0])
+            try await worker.stop()
+            try await bank.close()
+        }
     }
 }
 
-/// Bank workers as processes: one killed with SIGKILL in the middle of a stream of transfers.
-@Suite(.serialized) struct BankProcessTests {
-    @Test func aWorkerKilledDuringTransfersLeavesOneOutcomeEachAndTheSumConserved() async throws {
-        let bank = try await BankScenario.make("bank-crash")
-        let first = try WorkerProcess(bank.processArguments, name: "bank-crash-first")
-        let accounts = (0..<10).map { "acct\($0)" }
-        try await bank.open(accounts, balance: 1_000)
-        let transfers = BankScenario.transfers(400, over: accounts, maxAmount: 300, protocols: ["2pc", "saga"])
+extension WorkerSuites {
+    /// Bank workers as processes: one killed with SIGKILL in the middle of a stream of transfers.
+    @Suite(.serialized) struct BankProcessTests {
+        @Test func aWorkerKilledDuringTransfersLeavesOneOutcomeEachAndTheSumConserved() async throws {
+            let bank = try await BankScenario.make("bank-crash")
+            let first = try WorkerProcess(bank.processArguments, name: "bank-crash-first")
+            let accounts = (0..<10).map { "acct\($0)" }
+            try await bank.open(accounts, balance: 1_000)
+            let transfers = BankScenario.transfers(400, over: accounts, maxAmount: 300, protocols: ["2pc", "saga"])
 
-        let stream = Task { try await bank.send(transfers, pause: .milliseconds(5)) }
-        try await bank.responses.wait("the first outcomes") { $0.count >= accounts.count + 80 }
-        first.kill()  // SIGKILL with transactions in flight
-        let second = try WorkerProcess(bank.processArguments, name: "bank-crash-second")
-        try await stream.value
+            let stream = Task { try await bank.send(transfers, pause: .milliseconds(5)) }
+            try await bank.responses.wait("the first outcomes") { $0.count >= accounts.count + 80 }
+            first.kill()  // SIGKILL with transactions in flight
+            let second = try WorkerProcess(bank.processArguments, name: "bank-crash-second")
+            try await stream.value
 
-        let answers = try await bank.waitForAnswers(transfers.map(\.request_id), seconds: 120)
-        let balances = try await bank.balances(accounts, round: "end")
-        BankScenario.expectLedger(balances, opening: 1_000, transfers: transfers, answers: answers)
-        let recoveries = second.log.split(separator: "\n").filter { $0.contains("partition recovered") }
-        #expect(!recoveries.isEmpty && recoveries.allSatisfy { $0.contains("statefun.skipped=0") },
-                "every durable epoch is recovered in sequence: \(recoveries)")
-        let (_, repeats) = try bank.outcomes()
-        let statuses = Dictionary(grouping: transfers, by: { answers[$0.request_id]?.status ?? 0 }).mapValues(\.count)
-        print("bank crash: \(statuses), \(repeats) repeated response records")
-        second.terminate()
-        #expect(second.process.terminationStatus == 0, "SIGTERM stops the worker cleanly")
-        try await bank.close()
+            let answers = try await bank.waitForAnswers(transfers.map(\.request_id), seconds: 120)
+            let balances = try await bank.balances(accounts, round: "end")
+            BankScenario.expectLedger(balances, opening: 1_000, transfers: transfers, answers: answers)
+            let recoveries = second.log.split(separator: "\n").filter { $0.contains("partition recovered") }
+            #expect(!recoveries.isEmpty && recoveries.allSatisfy { $0.contains("statefun.skipped=0") },
+                    "every durable epoch is recovered in sequence: \(recoveries)")
+            let (_, repeats) = try bank.outcomes()
+            let statuses = Dictionary(grouping: transfers, by: { answers[$0.request_id]?.status ?? 0 }).mapValues(\.count)
+            print("bank crash: \(statuses), \(repeats) repeated response records")
+            second.terminate()
+            #expect(second.process.terminationStatus == 0, "SIGTERM stops the worker cleanly")
+            try await bank.close()
+        }
     }
 }

@@ -77,99 +77,101 @@ private func withTestWorker(
     if let failure { throw failure }
 }
 
-@Suite(.serialized) struct WorkerIntegrationTests {
-    @Test func greetingsFlowFromIngressThroughStateToEgress() async throws {
-        try await withTestWorker("greet", outputs: ["greetings"]) { id, producer, readers in
-            let greetings = readers["greetings"]!
-            for name in ["ann", "ben", "ann", "cat", "ann", "ben"] {
-                try await producer.send(ProducerRecord(topic: "\(id)-requests", key: name, value: #"{"name":"\#(name)"}"#))
+extension WorkerSuites {
+    @Suite(.serialized) struct WorkerIntegrationTests {
+        @Test func greetingsFlowFromIngressThroughStateToEgress() async throws {
+            try await withTestWorker("greet", outputs: ["greetings"]) { id, producer, readers in
+                let greetings = readers["greetings"]!
+                for name in ["ann", "ben", "ann", "cat", "ann", "ben"] {
+                    try await producer.send(ProducerRecord(topic: "\(id)-requests", key: name, value: #"{"name":"\#(name)"}"#))
+                }
+                try await greetings.wait("six greetings") { $0.count >= 6 }
+                let decoded = try greetings.records.map { try Message(bytes: $0.value ?? []).decode(Greeter.Greeting.self) }
+                let seenByName = Dictionary(grouping: decoded, by: \.name).mapValues { $0.map(\.seen) }
+                #expect(seenByName == ["ann": [1, 2, 3], "ben": [1, 2], "cat": [1]])
+                let ids = greetings.records.compactMap { $0.headerText(WorkerHeaders.id) }
+                #expect(Set(ids).count == 6, "each egress record carries its own stable id")
             }
-            try await greetings.wait("six greetings") { $0.count >= 6 }
-            let decoded = try greetings.records.map { try Message(bytes: $0.value ?? []).decode(Greeter.Greeting.self) }
-            let seenByName = Dictionary(grouping: decoded, by: \.name).mapValues { $0.map(\.seen) }
-            #expect(seenByName == ["ann": [1, 2, 3], "ben": [1, 2], "cat": [1]])
-            let ids = greetings.records.compactMap { $0.headerText(WorkerHeaders.id) }
-            #expect(Set(ids).count == 6, "each egress record carries its own stable id")
         }
-    }
 
-    @Test func aChainOfFunctionsCrossesPartitions() async throws {
-        try await withTestWorker("chain", outputs: ["out"]) { id, producer, readers in
-            let out = readers["out"]!
-            try await producer.send(ProducerRecord(topic: "\(id)-relay", key: "r0", value: #"{"remaining":9,"trail":[]}"#))
-            try await out.wait("the end of the chain") { !$0.isEmpty }
-            #expect(out.records.map(\.valueText) == [(0...9).map { "r\($0)" }.joined(separator: ",")])
-            let partitions = Set((0...9).map { Murmur2Partitioner.partition(forKey: "r\($0)", partitionCount: 4) })
-            #expect(partitions.count > 1, "the chain really spans partitions")
+        @Test func aChainOfFunctionsCrossesPartitions() async throws {
+            try await withTestWorker("chain", outputs: ["out"]) { id, producer, readers in
+                let out = readers["out"]!
+                try await producer.send(ProducerRecord(topic: "\(id)-relay", key: "r0", value: #"{"remaining":9,"trail":[]}"#))
+                try await out.wait("the end of the chain") { !$0.isEmpty }
+                #expect(out.records.map(\.valueText) == [(0...9).map { "r\($0)" }.joined(separator: ",")])
+                let partitions = Set((0...9).map { Murmur2Partitioner.partition(forKey: "r\($0)", partitionCount: 4) })
+                #expect(partitions.count > 1, "the chain really spans partitions")
+            }
         }
-    }
 
-    @Test func aDelayedMessageFiresOnce() async throws {
-        try await withTestWorker("delay", outputs: ["out"]) { id, producer, readers in
-            let out = readers["out"]!
+        @Test func aDelayedMessageFiresOnce() async throws {
+            try await withTestWorker("delay", outputs: ["out"]) { id, producer, readers in
+                let out = readers["out"]!
+                let sent = ContinuousClock.now
+                try await producer.send(ProducerRecord(topic: "\(id)-timer", key: "t1", value: #""schedule""#))
+                try await out.wait("the delayed message") { !$0.isEmpty }
+                #expect(ContinuousClock.now - sent >= .milliseconds(500), "not before its delay")
+                try await Task.sleep(for: .seconds(1))
+                #expect(out.records.map(\.valueText) == ["fired"])
+            }
+        }
+
+        @Test func aTinyInputBufferPausesAndResumesWithoutLosingRecords() async throws {
+            try await withTestWorker("backlog", outputs: ["greetings"], configure: { $0.maxBufferedRecordsPerPartition = 5 }) { id, producer, readers in
+                let names = (0..<10).map { "n\($0)" }
+                for index in 0..<500 {
+                    let name = names[index % names.count]
+                    try await producer.enqueue(ProducerRecord(topic: "\(id)-requests", key: name, value: #"{"name":"\#(name)"}"#))
+                }
+                try await producer.flush()
+                try await readers["greetings"]!.wait("all 500 greetings despite pauses") { $0.count >= 500 }
+                let decoded = try readers["greetings"]!.records.map { try Message(bytes: $0.value ?? []).decode(Greeter.Greeting.self) }
+                #expect(Dictionary(grouping: decoded, by: \.name).mapValues { $0.map(\.seen) } == Dictionary(
+                    uniqueKeysWithValues: names.map { ($0, Array(1...50)) }))
+            }
+        }
+
+        @Test func aDelayedMessageSurvivesARestartAndFiresOnce() async throws {
+            let id = Broker.uniqueID("timer-restart")
+            try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-out", partitions: 1)
+            let out = try TopicReader("\(id)-out", partitions: 1)
+            let producer = try Broker.producer()
             let sent = ContinuousClock.now
-            try await producer.send(ProducerRecord(topic: "\(id)-timer", key: "t1", value: #""schedule""#))
-            try await out.wait("the delayed message") { !$0.isEmpty }
-            #expect(ContinuousClock.now - sent >= .milliseconds(500), "not before its delay")
-            try await Task.sleep(for: .seconds(1))
-            #expect(out.records.map(\.valueText) == ["fired"])
-        }
-    }
-
-    @Test func aTinyInputBufferPausesAndResumesWithoutLosingRecords() async throws {
-        try await withTestWorker("backlog", outputs: ["greetings"], configure: { $0.maxBufferedRecordsPerPartition = 5 }) { id, producer, readers in
-            let names = (0..<10).map { "n\($0)" }
-            for index in 0..<500 {
-                let name = names[index % names.count]
-                try await producer.enqueue(ProducerRecord(topic: "\(id)-requests", key: name, value: #"{"name":"\#(name)"}"#))
+            try await withWorker(id) {
+                try await producer.send(ProducerRecord(topic: "\(id)-timer", key: "t1", value: #"{"delay":6000}"#))
+                // Stop once the timer is in a checkpoint, well before it fires.
+                let checkpoints = TopicPartition("\(id)-checkpoints", Murmur2Partitioner.partition(forKey: "t1", partitionCount: 4))
+                let probe = try KafkaConsumer(configuration: .init(bootstrapServers: Broker.bootstrap))
+                // The worker creates the topic; until then there is nothing to see.
+                try await eventually("the timer checkpointed") { ((try? await probe.watermarks(checkpoints))?.high ?? 0) > 0 }
+                await probe.close()
             }
-            try await producer.flush()
-            try await readers["greetings"]!.wait("all 500 greetings despite pauses") { $0.count >= 500 }
-            let decoded = try readers["greetings"]!.records.map { try Message(bytes: $0.value ?? []).decode(Greeter.Greeting.self) }
-            #expect(Dictionary(grouping: decoded, by: \.name).mapValues { $0.map(\.seen) } == Dictionary(
-                uniqueKeysWithValues: names.map { ($0, Array(1...50)) }))
+            #expect(out.records.isEmpty, "not fired while the first worker ran")
+            try await withWorker(id) {
+                try await out.wait("the delayed message after the restart") { !$0.isEmpty }
+                #expect(ContinuousClock.now - sent >= .seconds(6), "not before its delay")
+                try await Task.sleep(for: .seconds(1))
+            }
+            #expect(out.records.map(\.valueText) == ["fired"], "fired exactly once")
+            try await producer.shutdown()
+            await out.close()
         }
-    }
 
-    @Test func aDelayedMessageSurvivesARestartAndFiresOnce() async throws {
-        let id = Broker.uniqueID("timer-restart")
-        try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-out", partitions: 1)
-        let out = try TopicReader("\(id)-out", partitions: 1)
-        let producer = try Broker.producer()
-        let sent = ContinuousClock.now
-        try await withWorker(id) {
-            try await producer.send(ProducerRecord(topic: "\(id)-timer", key: "t1", value: #"{"delay":6000}"#))
-            // Stop once the timer is in a checkpoint, well before it fires.
-            let checkpoints = TopicPartition("\(id)-checkpoints", Murmur2Partitioner.partition(forKey: "t1", partitionCount: 4))
-            let probe = try KafkaConsumer(configuration: .init(bootstrapServers: Broker.bootstrap))
-            // The worker creates the topic; until then there is nothing to see.
-            try await eventually("the timer checkpointed") { ((try? await probe.watermarks(checkpoints))?.high ?? 0) > 0 }
-            await probe.close()
-        }
-        #expect(out.records.isEmpty, "not fired while the first worker ran")
-        try await withWorker(id) {
-            try await out.wait("the delayed message after the restart") { !$0.isEmpty }
-            #expect(ContinuousClock.now - sent >= .seconds(6), "not before its delay")
-            try await Task.sleep(for: .seconds(1))
-        }
-        #expect(out.records.map(\.valueText) == ["fired"], "fired exactly once")
-        try await producer.shutdown()
-        await out.close()
-    }
-
-    @Test func badRecordsGoToTheDeadLetterTopicAndProcessingContinues() async throws {
-        try await withTestWorker("dlq", outputs: ["greetings", "dead-letters"], configure: { $0.maxRecordBytes = 10_000 }) { id, producer, readers in
-            let (greetings, deadLetters) = (readers["greetings"]!, readers["dead-letters"]!)
-            try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: "not json"))
-            try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: #"{"wrong":1}"#))
-            try await producer.send(ProducerRecord(topic: "\(id)-requests", key: Array("eve".utf8), value: Array(repeating: 32, count: 20_000)))
-            try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: #"{"name":"eve"}"#))
-            try await greetings.wait("the good record's greeting") { !$0.isEmpty }
-            try await deadLetters.wait("three dead letters") { $0.count >= 3 }
-            #expect(deadLetters.records.compactMap { $0.headerText(WorkerHeaders.reason) } == ["undecodable", "rejected", "too-large"])
-            #expect(deadLetters.records.allSatisfy { $0.headerText(WorkerHeaders.origin)?.hasPrefix("\(id)-requests/") == true })
-            #expect(deadLetters.records.first?.valueText == "not json")
-            #expect(greetings.records.count == 1)
+        @Test func badRecordsGoToTheDeadLetterTopicAndProcessingContinues() async throws {
+            try await withTestWorker("dlq", outputs: ["greetings", "dead-letters"], configure: { $0.maxRecordBytes = 10_000 }) { id, producer, readers in
+                let (greetings, deadLetters) = (readers["greetings"]!, readers["dead-letters"]!)
+                try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: "not json"))
+                try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: #"{"wrong":1}"#))
+                try await producer.send(ProducerRecord(topic: "\(id)-requests", key: Array("eve".utf8), value: Array(repeating: 32, count: 20_000)))
+                try await producer.send(ProducerRecord(topic: "\(id)-requests", key: "eve", value: #"{"name":"eve"}"#))
+                try await greetings.wait("the good record's greeting") { !$0.isEmpty }
+                try await deadLetters.wait("three dead letters") { $0.count >= 3 }
+                #expect(deadLetters.records.compactMap { $0.headerText(WorkerHeaders.reason) } == ["undecodable", "rejected", "too-large"])
+                #expect(deadLetters.records.allSatisfy { $0.headerText(WorkerHeaders.origin)?.hasPrefix("\(id)-requests/") == true })
+                #expect(deadLetters.records.first?.valueText == "not json")
+                #expect(greetings.records.count == 1)
+            }
         }
     }
 }

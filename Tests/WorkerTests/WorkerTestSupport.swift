@@ -8,6 +8,10 @@ import Synchronization
 import Testing
 import Worker
 
+/// The suites that run workers. They share the broker and the machine's two cores, and a
+/// worker starved of CPU misses its group's deadlines, so they run one test at a time.
+@Suite(.serialized) struct WorkerSuites {}
+
 enum Broker {
     static let bootstrap = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP"] ?? "127.0.0.1:9092"
 

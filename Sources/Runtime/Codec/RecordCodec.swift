@@ -24,6 +24,7 @@ extension ByteWriter {
         write(envelope.target)
         write(optional: envelope.source)
         write(envelope.payload)
+        write(envelope.isSignal)
     }
 
     mutating func write(_ record: EgressRecord) {
@@ -93,7 +94,7 @@ extension ByteReader {
 
     mutating func readEnvelope() throws(Malformed) -> Envelope {
         Envelope(id: try readMessageID(), target: try readAddress(), source: try readOptionalAddress(),
-                 payload: try readPayload())
+                 payload: try readPayload(), isSignal: try readBool())
     }
 
     mutating func readEgressRecord() throws(Malformed) -> EgressRecord {

@@ -27,12 +27,17 @@ public struct Envelope: Sendable {
     public var target: Address
     public var source: Address?
     public var payload: Payload
+    /// A signal goes out at once instead of after its epoch is durable, and is neither
+    /// checkpointed nor de-duplicated: it may be lost or repeated. Only deadlock detection
+    /// uses signals; it tolerates both.
+    public var isSignal: Bool
 
-    public init(id: MessageID, target: Address, source: Address?, payload: Payload) {
+    public init(id: MessageID, target: Address, source: Address?, payload: Payload, isSignal: Bool = false) {
         self.id = id
         self.target = target
         self.source = source
         self.payload = payload
+        self.isSignal = isSignal
     }
 
     /// An envelope with a message for a function.

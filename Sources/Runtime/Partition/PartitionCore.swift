@@ -84,6 +84,8 @@ public struct PartitionCore {
     private var timersRemoved: [Int64] = []
     private var inputsChanged = false
     private var outbox: [OutboxItem] = []
+    /// Signals for other partitions, sent without waiting for the epoch (see `Envelope.isSignal`).
+    private var signals: [(envelope: Envelope, targetPartition: Int32)] = []
     private var localAcks: [LocalAck: Int] = [:]
     /// Messages arrive in runs from one sender epoch: count the current run without hashing.
     private var currentAck: LocalAck?
@@ -134,15 +136,17 @@ public struct PartitionCore {
             ingest(record, origin: .record(topic: position.topic, offset: position.offset), now: now)
         case .envelope(let envelope, let position):
             if let position, !accept(position) { return }
-            if position == nil { countLocalAck(LocalAck(senderPartition: envelope.id.partition, epoch: envelope.id.epoch)) }
-            let sender = envelope.id.partition
-            if let index = applied.index(forKey: sender) {
-                guard envelope.id > applied.values[index] else { return }
-                applied.values[index] = envelope.id
-            } else {
-                applied[sender] = envelope.id
+            if !envelope.isSignal {
+                if position == nil { countLocalAck(LocalAck(senderPartition: envelope.id.partition, epoch: envelope.id.epoch)) }
+                let sender = envelope.id.partition
+                if let index = applied.index(forKey: sender) {
+                    guard envelope.id > applied.values[index] else { return }
+                    applied.values[index] = envelope.id
+                } else {
+                    applied[sender] = envelope.id
+                }
+                inputsChanged = true
             }
-            inputsChanged = true
             route(envelope.target, caller: envelope.source, payload: envelope.payload, origin: .function(envelope.source), now: now)
         case .malformed(let record, let position, let reason):
             guard accept(position) else { return }
@@ -151,7 +155,7 @@ public struct PartitionCore {
         drain(now: now)
     }
 
-    /// Fires the timers due at `now`, and probes for deadlocks along long waits when that is due.
+    /// Fires the timers due at `now`, and runs deadlock detection's reports and searches when due.
     public mutating func fireTimers(now: Int64) {
         // Queue them all first, so they run in due order before what they cause.
         invoking = true
@@ -160,13 +164,13 @@ public struct PartitionCore {
             route(timer.target, caller: timer.sender, payload: timer.payload, origin: .timer(timer.sender), now: now)
         }
         if let report = nextWaitReport, report <= now { reportWaits(now: now) }
+        if let search = detector.nextSearch, search <= now { searchDeadlocks(now: now) }
         drain(now: now)
     }
 
-    /// When the next timer (or wait report) is due, if any.
+    /// When the next timer (or deadlock detection's next step) is due, if any.
     public mutating func nextTimerDue() -> Int64? {
-        guard let report = nextWaitReport else { return timers.nextDue() }
-        return min(report, timers.nextDue() ?? .max)
+        [timers.nextDue(), nextWaitReport, detector.nextSearch].compactMap { $0 }.min()
     }
 
     public var pendingTimerCount: Int { timers.count }
@@ -226,10 +230,20 @@ public struct PartitionCore {
                 invoke(target, caller: caller, payload: payload, origin: origin, now: now)
                 invoking = false
             }
+        } else if case .transaction(let message) = payload, message.isSignal {
+            signals.append((Envelope(id: MessageID(partition: partition, epoch: 0, index: 0), target: target, source: caller,
+                                     payload: payload, isSignal: true), owner))
         } else {
             let envelope = Envelope(id: takeID(), target: target, source: caller, payload: payload)
             outbox.append(.envelope(envelope, targetPartition: owner))
         }
+    }
+
+    /// Returns the signals for other partitions produced since the last call; the caller sends
+    /// them right away.
+    public mutating func takeSignals() -> [(envelope: Envelope, targetPartition: Int32)] {
+        defer { signals = [] }
+        return signals
     }
 
     private mutating func drain(now: Int64) {

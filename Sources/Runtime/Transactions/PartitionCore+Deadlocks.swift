@@ -80,13 +80,21 @@ extension PartitionCore {
         if !current.isEmpty { nextWaitReport = lastFullWaitReport + waitReportRefreshMilliseconds }
     }
 
-    /// At the detector: a partition's changed waits. Looks for cycles in the waits of all
-    /// partitions and sends each new victim to its coordinator.
-    mutating func detectDeadlocks(_ report: WaitReport, now: Int64) {
+    /// At the detector: a partition's changed waits. The search for cycles runs at most once
+    /// per interval, over the waits of all partitions.
+    mutating func receiveWaits(_ report: WaitReport, now: Int64) {
         var edges = report.isFull ? [:] : detector.waits[report.partition]?.edges ?? [:]
         for ended in report.ended { edges[ended] = nil }
         for edge in report.edges { edges[edge.waiter.ref] = edge }
         detector.waits[report.partition] = (edges, now)
+        let soonest = max(now, detector.lastSearch + transactionSettings.deadlockDetectionIntervalMilliseconds)
+        detector.nextSearch = min(detector.nextSearch ?? .max, soonest)
+    }
+
+    /// Looks for cycles in the waits of all partitions and sends each new victim to its coordinator.
+    mutating func searchDeadlocks(now: Int64) {
+        detector.nextSearch = nil
+        detector.lastSearch = now
         // A partition that moved without a last report is forgotten after a few refreshes.
         detector.waits = detector.waits.filter { !$0.value.edges.isEmpty && now - $0.value.at <= 3 * waitReportRefreshMilliseconds }
         // A victim stays out of the graph until every partition has reported its abort.
@@ -107,4 +115,7 @@ struct DeadlockDetectorState {
     var waits: [Int32: (edges: [TransactionRef: WaitForEdge], at: Int64)] = [:]
     /// Victims chosen recently, and when.
     var victims: [TransactionRef: Int64] = [:]
+    /// When to search for cycles next (nil: nothing new), and when it last did.
+    var nextSearch: Int64?
+    var lastSearch: Int64 = .min / 2
 }

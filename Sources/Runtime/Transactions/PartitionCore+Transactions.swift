@@ -25,7 +25,7 @@ extension PartitionCore {
             stepDone(ref, index: Int(index), result: result, failure: failure, at: target, now: now)
         case .compensated(let ref, let index, let failure):
             compensated(ref, index: Int(index), failure: failure, at: target, now: now)
-        case .waitReport(let report): detectDeadlocks(report, now: now)
+        case .waitReport(let report): receiveWaits(report, now: now)
         case .victim(let ref, let since): abortVictim(ref, since: since, at: target, now: now)
         case .timeout(let ref): timeOut(ref, at: target, now: now)
         case .retryCompensation(let ref, let index): retryCompensation(ref, index: Int(index), at: target, now: now)

@@ -60,6 +60,17 @@ public enum TransactionMessage: Sendable {
     case retryCompensation(TransactionRef, index: Int32)
 }
 
+extension TransactionMessage {
+    /// Deadlock detection's messages travel as signals: sooner, and losing or repeating one
+    /// only delays or repeats a detection (a victim is aborted once, by attempt).
+    var isSignal: Bool {
+        switch self {
+        case .waitReport, .victim: true
+        default: false
+        }
+    }
+}
+
 /// What an envelope or a timer carries: a message for a function, or a protocol message.
 public enum Payload: Sendable {
     case message(Message)

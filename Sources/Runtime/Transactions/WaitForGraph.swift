@@ -32,65 +32,102 @@ struct DeadlockVictim: Equatable {
     var since: Int64
 }
 
-/// The wait-for graph of all partitions, put together from their latest reports.
+/// The wait-for graph of all partitions, put together from their latest reports. Nodes are
+/// numbered once, so that the search works on arrays.
 struct WaitForGraph {
-    private var next: [TransactionRef: [(blocker: TransactionRef, since: Int64)]] = [:]
-    private var transactions: [TransactionRef: WaitingTransaction] = [:]
+    private var transactions: [WaitingTransaction] = []
+    private var numbers: [TransactionRef: Int] = [:]
+    /// Per node, the nodes it waits for and since when.
+    private var next: [[(node: Int, since: Int64)]] = []
+    /// Per node, the nodes that wait for it.
+    private var previous: [[Int]] = []
 
     init(_ edges: some Sequence<WaitForEdge>) {
         for edge in edges {
-            transactions[edge.waiter.ref] = edge.waiter
+            let waiter = number(edge.waiter)
             for blocker in edge.blockers where blocker.ref != edge.waiter.ref {
-                transactions[blocker.ref] = blocker
-                next[edge.waiter.ref, default: []].append((blocker.ref, edge.since))
+                let node = number(blocker)
+                next[waiter].append((node, edge.since))
+                previous[node].append(waiter)
             }
         }
+    }
+
+    private mutating func number(_ transaction: WaitingTransaction) -> Int {
+        if let existing = numbers[transaction.ref] { return existing }
+        numbers[transaction.ref] = transactions.count
+        transactions.append(transaction)
+        next.append([])
+        previous.append([])
+        return transactions.count - 1
     }
 
     /// One victim per cycle: finds a cycle, takes its youngest member out of the graph, and
     /// goes on until no cycle is left. Taking a member out breaks every cycle through it, so
     /// cycles sharing a transaction cost one victim. `excluded` are already being aborted.
     func victims(excluding excluded: Set<TransactionRef> = []) -> [DeadlockVictim] {
-        var removed = excluded
+        var removed = transactions.map { excluded.contains($0.ref) }
         var found: [DeadlockVictim] = []
-        while let cycle = findCycle(without: removed) {
-            let victim = cycle.members.max { $0.priority < $1.priority }!
-            found.append(DeadlockVictim(transaction: victim, since: cycle.since))
-            removed.insert(victim.ref)
+        while true {
+            removeOffCycle(&removed)
+            guard let cycle = findCycle(without: removed) else { return found }
+            let victim = cycle.members.max { transactions[$0].priority < transactions[$1].priority }!
+            found.append(DeadlockVictim(transaction: transactions[victim], since: cycle.since))
+            removed[victim] = true
         }
-        return found
     }
 
-    /// A cycle among the transactions not in `removed`, by depth-first search, in a stable order.
-    private func findCycle(without removed: Set<TransactionRef>) -> (members: [WaitingTransaction], since: Int64)? {
-        enum Mark { case onPath, done }
-        var marks: [TransactionRef: Mark] = [:]
-        let starts = next.keys.filter { !removed.contains($0) }.sorted { transactions[$0]!.priority < transactions[$1]!.priority }
-        for start in starts where marks[start] == nil {
+    /// Takes out every node that waits for nobody or that nobody waits for, repeatedly: such
+    /// a node is on no cycle. What is left is usually small, even when many transactions wait.
+    private func removeOffCycle(_ removed: inout [Bool]) {
+        var outgoing = next.map { $0.count }, incoming = previous.map { $0.count }
+        for node in removed.indices where removed[node] {
+            for (blocker, _) in next[node] { incoming[blocker] -= 1 }
+            for waiter in previous[node] { outgoing[waiter] -= 1 }
+        }
+        var queue = removed.indices.filter { !removed[$0] && (outgoing[$0] == 0 || incoming[$0] == 0) }
+        while let node = queue.popLast() {
+            guard !removed[node] else { continue }
+            removed[node] = true
+            for (blocker, _) in next[node] where !removed[blocker] {
+                incoming[blocker] -= 1
+                if incoming[blocker] == 0 { queue.append(blocker) }
+            }
+            for waiter in previous[node] where !removed[waiter] {
+                outgoing[waiter] -= 1
+                if outgoing[waiter] == 0 { queue.append(waiter) }
+            }
+        }
+    }
+
+    /// A cycle among the nodes not removed, by depth-first search.
+    private func findCycle(without removed: [Bool]) -> (members: [Int], since: Int64)? {
+        // 0: not seen, 1: on the current path, 2: done.
+        var marks = [UInt8](repeating: 0, count: transactions.count)
+        for start in transactions.indices where !removed[start] && marks[start] == 0 {
             // The path from `start`, with the index of the next edge to follow at each step.
-            var path: [(ref: TransactionRef, edge: Int, since: Int64)] = [(start, 0, .min)]
-            marks[start] = .onPath
+            var path: [(node: Int, edge: Int, since: Int64)] = [(start, 0, .min)]
+            marks[start] = 1
             while let top = path.last {
-                let edges = next[top.ref] ?? []
+                let edges = next[top.node]
                 guard top.edge < edges.count else {
-                    marks[top.ref] = .done
+                    marks[top.node] = 2
                     path.removeLast()
                     continue
                 }
                 path[path.count - 1].edge += 1
                 let (blocker, since) = edges[top.edge]
-                guard !removed.contains(blocker) else { continue }
+                guard !removed[blocker] else { continue }
                 switch marks[blocker] {
-                case .onPath:
-                    let from = path.firstIndex { $0.ref == blocker }!
-                    let members = path[from...].map { transactions[$0.ref]! }
+                case 1:
+                    let from = path.firstIndex { $0.node == blocker }!
                     // The cycle exists since its youngest edge: those on the path and the closing one.
                     let latest = path[(from + 1)...].map(\.since).reduce(since, max)
-                    return (members, latest)
-                case .done:
+                    return (path[from...].map(\.node), latest)
+                case 2:
                     continue
-                case nil:
-                    marks[blocker] = .onPath
+                default:
+                    marks[blocker] = 1
                     path.append((blocker, 0, since))
                 }
             }
