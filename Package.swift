@@ -45,10 +45,11 @@ let package = Package(
         ),
         .target(name: "Greeter", dependencies: ["StatefulFunctions"], path: "Sources/Examples/Greeter"),
         .target(name: "Bank", dependencies: ["StatefulFunctions"], path: "Sources/Examples/Bank"),
+        .target(name: "YCSB", dependencies: ["StatefulFunctions"], path: "Sources/Examples/YCSB"),
         .executableTarget(
             name: "StatefunWorker",
             dependencies: [
-                "Worker", "Greeter", "Bank", "StatefulFunctions",
+                "Worker", "Greeter", "Bank", "YCSB", "StatefulFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -96,6 +97,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StatefulFunctionsTests", dependencies: ["StatefulFunctions", "StatefulFunctionsTesting", "Greeter"]),
+        .testTarget(name: "YCSBTests", dependencies: ["YCSB", "StatefulFunctions", "StatefulFunctionsTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

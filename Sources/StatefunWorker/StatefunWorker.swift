@@ -6,6 +6,7 @@ import ServiceLifecycle
 import StatefulFunctions
 import UnixSignals
 import Worker
+import YCSB
 
 /// Runs a worker of one of the bundled applications until SIGTERM or SIGINT.
 @main
@@ -18,6 +19,7 @@ struct StatefunWorker: AsyncParsableCommand {
     enum App: String, ExpressibleByArgument, CaseIterable {
         case greeter
         case bank
+        case ycsb
     }
 
     @Option(help: "Application to run: \(App.allCases.map(\.rawValue).joined(separator: ", ")).") var app = App.greeter
@@ -36,6 +38,8 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "Greeter: the greetings topic.") var greeterGreetings = Greeter.greetingsTopic
     @Option(help: "Bank: the requests topic.") var bankRequests = Bank.requestsTopic
     @Option(help: "Bank: the responses topic.") var bankResponses = Bank.responsesTopic
+    @Option(help: "YCSB: the requests topic.") var ycsbRequests = YCSB.requestsTopic
+    @Option(help: "YCSB: the responses topic.") var ycsbResponses = YCSB.responsesTopic
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -47,6 +51,7 @@ struct StatefunWorker: AsyncParsableCommand {
         let application = switch app {
         case .greeter: Greeter.application(requestsTopic: greeterRequests, greetingsTopic: greeterGreetings)
         case .bank: Bank.application(requestsTopic: bankRequests, responsesTopic: bankResponses)
+        case .ycsb: YCSB.application(requestsTopic: ycsbRequests, responsesTopic: ycsbResponses)
         }
         var configuration = WorkerConfiguration(bootstrapServers: bootstrap, applicationID: applicationID ?? application.name)
         configuration.partitions = partitions

@@ -1,0 +1,233 @@
+import StatefulFunctions
+
+/// The YCSB-T application: accounts with a balance and ten text fields, read and updated one
+/// at a time or moved between by transfer coordinators (2PC or saga). Its Kafka contract is
+/// public: any client that produces `Request`s as JSON and reads `Response`s can use it.
+public enum YCSB {
+    public static let account: TypeName = "ycsb/account"
+    public static let transfer: TypeName = "ycsb/transfer"
+    public static let sagaTransfer: TypeName = "ycsb/saga-transfer"
+    /// Answers a request that names itself but cannot be carried out (400).
+    public static let rejection: TypeName = "ycsb/rejection"
+    public static let balance = ValueSpec<Int>("balance")
+    public static let fields = ValueSpec<[String: String]>("fields")
+    public static let requestsTopic = "ycsb-requests"
+    public static let responsesTopic = "ycsb-responses"
+    public static let defaultBalance = 10_000
+
+    /// A request: key = the account for insert, read and update; the request id for transfer.
+    public struct Request: Codable, Sendable {
+        public var request_id: String
+        public var op: String
+        public var key: String?
+        public var fields: [String: String]?
+        public var balance: Int?
+        public var from: String?
+        public var to: String?
+        public var amount: Int?
+        public var `protocol`: String?
+
+        public init(request_id: String, op: String, key: String? = nil, fields: [String: String]? = nil, balance: Int? = nil,
+                    from: String? = nil, to: String? = nil, amount: Int? = nil, protocol: String? = nil) {
+            self.request_id = request_id
+            self.op = op
+            self.key = key
+            self.fields = fields
+            self.balance = balance
+            self.from = from
+            self.to = to
+            self.amount = amount
+            self.protocol = `protocol`
+        }
+
+        /// The Kafka key the contract asks for.
+        public var recordKey: String { op == "transfer" ? request_id : key ?? request_id }
+    }
+
+    /// An account as `read` returns it.
+    public struct Record: Codable, Sendable, Equatable {
+        public var balance: Int
+        public var fields: [String: String]
+
+        public init(balance: Int, fields: [String: String]) {
+            self.balance = balance
+            self.fields = fields
+        }
+    }
+
+    /// Exactly one per request, keyed by request id. Status 200 done, 404 unknown account,
+    /// 422 transfer refused (insufficient funds), 409 aborted and retryable, 400 malformed.
+    public struct Response: Codable, Sendable, Equatable {
+        public var request_id: String
+        public var op: String
+        public var status: Int
+        public var record: Record?
+        public var reason: String?
+
+        public init(request_id: String, op: String, status: Int, record: Record? = nil, reason: String? = nil) {
+            self.request_id = request_id
+            self.op = op
+            self.status = status
+            self.record = record
+            self.reason = reason
+        }
+    }
+
+    /// What a transfer coordinator asks of an account.
+    struct Change: Codable {
+        var op: String
+        var amount: Int
+    }
+
+    /// Why an account refuses: the description starts with the response status.
+    enum Refusal: Error, CustomStringConvertible {
+        case unknownAccount(String)
+        case insufficientFunds(String)
+        case malformed(String)
+
+        var status: Int {
+            switch self {
+            case .unknownAccount: 404
+            case .insufficientFunds: 422
+            case .malformed: 400
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .unknownAccount(let key): "404 unknown account \(key)"
+            case .insufficientFunds(let key): "422 insufficient funds in \(key)"
+            case .malformed(let why): "400 \(why)"
+            }
+        }
+    }
+
+    public static func application(requestsTopic: String = requestsTopic, responsesTopic: String = responsesTopic) -> Application {
+        var app = Application(name: "ycsb")
+        @Sendable func respond(_ context: Context, _ response: Response) throws {
+            context.egress(EgressRecord(topic: responsesTopic, key: Array(response.request_id.utf8), value: try Message(json: response).payload))
+        }
+
+        app.bind(account, states: [balance, fields]) { context, message in
+            let key = context.address.id
+            if context.caller != nil {
+                // A step of a transfer: the new balance is the result.
+                let change = try message.decode(Change.self)
+                guard let current = try context.get(balance) else { throw Refusal.unknownAccount(key) }
+                let updated: Int
+                switch change.op {
+                case "withdraw":
+                    guard current >= change.amount else { throw Refusal.insufficientFunds(key) }
+                    updated = current - change.amount
+                case "deposit":
+                    updated = current + change.amount
+                case "reverse-deposit":
+                    // A saga's compensation must succeed: it may leave the balance below zero for a while.
+                    updated = current - change.amount
+                default:
+                    throw Refusal.malformed("unknown account change \(change.op)")
+                }
+                try context.set(balance, updated)
+                return try context.reply(Message(json: updated))
+            }
+            let request = try message.decode(Request.self)
+            var response = Response(request_id: request.request_id, op: request.op, status: 200)
+            switch request.op {
+            case "insert":
+                try context.set(balance, request.balance ?? defaultBalance)
+                try context.set(fields, request.fields ?? [:])
+            case "read":
+                guard let current = try context.get(balance) else { throw Refusal.unknownAccount(key) }
+                response.record = Record(balance: current, fields: try context.get(fields) ?? [:])
+            case "update":
+                guard try context.get(balance) != nil else { throw Refusal.unknownAccount(key) }
+                try context.set(fields, (try context.get(fields) ?? [:]).merging(request.fields ?? [:]) { $1 })
+            default:
+                throw Refusal.malformed("unknown op \(request.op)")
+            }
+            try respond(context, response)
+        }
+        // A refused plain request still gets its answer.
+        app.handle(Refusal.self) { context, refusal, message in
+            guard let request = try? message.decode(Request.self) else { return }
+            try respond(context, Response(request_id: request.request_id, op: request.op, status: refusal.status, reason: refusal.description))
+        }
+        app.bind(rejection) { context, message in
+            let request = try message.decode(Request.self)
+            try respond(context, Response(request_id: request.request_id, op: request.op, status: 400,
+                                          reason: validationError(request) ?? "malformed request"))
+        }
+
+        func plan(saga: Bool) -> PlanBody {
+            { _, message in
+                let request = try message.decode(Request.self)
+                let (from, to, amount) = (request.from!, request.to!, request.amount!)
+                let withdraw = try Message(json: Change(op: "withdraw", amount: amount))
+                let deposit = try Message(json: Change(op: "deposit", amount: amount))
+                guard saga else {
+                    return TransactionPlan([TransactionInvocation(Address(account, from), withdraw),
+                                            TransactionInvocation(Address(account, to), deposit)])
+                }
+                return TransactionPlan([
+                    TransactionInvocation(Address(account, from), withdraw, compensation: deposit),
+                    TransactionInvocation(Address(account, to), deposit, compensation: try Message(json: Change(op: "reverse-deposit", amount: amount))),
+                ])
+            }
+        }
+        let outcome: OutcomeBody = { context, outcome in
+            let request = try outcome.request.decode(Request.self)
+            var response = Response(request_id: request.request_id, op: request.op, status: 200)
+            switch outcome.status {
+            case .committed:
+                break
+            case .failed(let reason):
+                response.status = Int(reason.prefix(3)).flatMap { [400, 404, 422].contains($0) ? $0 : nil } ?? 400
+                response.reason = reason
+            case .retryableAbort(let reason):
+                response.status = 409
+                response.reason = reason
+            }
+            try respond(context, response)
+        }
+        app.bindCoordinator(transfer, protocol: .twoPhaseCommit, plan: plan(saga: false), outcome: outcome)
+        app.bindCoordinator(sagaTransfer, protocol: .saga, plan: plan(saga: true), outcome: outcome)
+
+        app.ingress(IngressBinding(topic: requestsTopic) { record in
+            // Without a request id there is nobody to answer: the record goes to the dead letters.
+            guard let request = try? Message(bytes: record.value ?? []).decode(Request.self), !request.request_id.isEmpty else {
+                return nil
+            }
+            return route(request)
+        })
+        app.egress(topic: responsesTopic)
+        return app
+    }
+
+    /// Where a request goes: a transfer to its coordinator, other ops to the account, and a
+    /// request that cannot be carried out to the rejection function, which answers 400.
+    public static func route(_ request: Request) -> Address {
+        if validationError(request) != nil { return Address(rejection, request.request_id) }
+        switch request.op {
+        case "transfer": return Address(request.protocol == "saga" ? sagaTransfer : transfer, request.request_id)
+        default: return Address(account, request.key!)
+        }
+    }
+
+    /// Why `request` cannot be carried out, if it cannot.
+    static func validationError(_ request: Request) -> String? {
+        switch request.op {
+        case "insert", "read", "update":
+            guard let key = request.key, !key.isEmpty else { return "\(request.op) needs a key" }
+            if request.op == "insert", let start = request.balance, start < 0 { return "a starting balance cannot be negative" }
+            return nil
+        case "transfer":
+            guard let from = request.from, let to = request.to, !from.isEmpty, !to.isEmpty else { return "a transfer needs from and to" }
+            guard let amount = request.amount, amount > 0 else { return "a transfer needs a positive amount" }
+            guard from != to else { return "a transfer needs two different accounts" }
+            guard [nil, "2pc", "saga"].contains(request.protocol) else { return "unknown protocol \(request.protocol!)" }
+            return nil
+        default:
+            return "unknown op \(request.op)"
+        }
+    }
+}
