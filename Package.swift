@@ -10,11 +10,13 @@ let package = Package(
         .library(name: "StatefulFunctionsTesting", targets: ["StatefulFunctionsTesting"]),
         .executable(name: "kafka-roundtrip", targets: ["KafkaRoundTrip"]),
         .executable(name: "statefun-worker", targets: ["StatefunWorker"]),
+        .executable(name: "ycsb-driver", targets: ["YCSBDriver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // librdkafka, found through pkg-config (scripts/bootstrap.sh installs >= 2.1 into /usr/local).
@@ -53,6 +55,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "YCSBDriver",
+            dependencies: [
+                "Kafka", "YCSB", "StatefulFunctions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .executableTarget(

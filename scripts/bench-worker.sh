@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/bootstrap.sh
-swift build -c release --product InvocationThroughput --product WorkerThroughput --product HotAccounts
+for product in InvocationThroughput WorkerThroughput HotAccounts; do swift build -c release --product "$product"; done
 echo "== invocations in process"
 .build/release/InvocationThroughput --rounds 9
 PORT=${BENCH_BROKER_PORT:-39092}

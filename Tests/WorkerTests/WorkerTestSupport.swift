@@ -53,14 +53,15 @@ final class InProcessWorker: Sendable {
     }
 }
 
-/// A `statefun-worker` process, killed or stopped by PID.
+/// A process of one of this package's executables (`statefun-worker` unless told otherwise),
+/// killed or stopped by PID.
 final class WorkerProcess: Sendable {
     let process: Process
     let logPath: String
 
-    init(_ arguments: [String], name: String) throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("statefun-worker")
-        let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/statefun-worker"
+    init(_ arguments: [String], name: String, product: String = "statefun-worker") throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(product)
+        let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/\(product)"
         let path = FileManager.default.isExecutableFile(atPath: binary.path) ? binary.path : fallback
         logPath = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(6)).log"
         FileManager.default.createFile(atPath: logPath, contents: nil)

@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import StatefulFunctions
+import YCSB
+
+/// The YCSB-T driver: loads accounts, then offers a mix of reads, updates and transfers at a
+/// fixed rate, measures each request from produced to answered, and checks the outcome.
+@main
+struct Driver: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ycsb-driver",
+        abstract: "Load YCSB accounts and run a YCSB-T workload against a worker of the ycsb application."
+    )
+
+    @Option(help: "Kafka bootstrap servers.") var bootstrap = "127.0.0.1:9092"
+    @Option(help: "The requests topic.") var requestsTopic = YCSB.requestsTopic
+    @Option(help: "The responses topic.") var responsesTopic = YCSB.responsesTopic
+    @Option(help: "Accounts (records) to load and use.") var records = 10_000
+    @Flag(help: "Use the accounts of an earlier load (the balance check is then skipped).") var skipLoad = false
+    @Option(help: "Percent of reads.") var read = 25
+    @Option(help: "Percent of updates.") var update = 25
+    @Option(help: "Percent of transfers.") var transfer = 50
+    @Option(help: "Key distribution: uniform or zipfian.") var distribution = "uniform"
+    @Option(help: "Skew of the zipfian distribution.") var theta = 0.99
+    @Option(help: "Transfer protocol: 2pc or saga.") var `protocol` = "2pc"
+    @Option(help: "Requests per second offered in the run phase.") var rate = 1_000
+    @Option(help: "Seconds of the run phase.") var seconds = 30
+    @Option(help: "Directory for results.json and progress.csv.") var output = "ycsb-results"
+
+    func validate() throws {
+        guard read + update + transfer == 100, read >= 0, update >= 0, transfer >= 0 else {
+            throw ValidationError("--read, --update and --transfer must add up to 100")
+        }
+        guard KeyChooser.Distribution(rawValue: distribution) != nil else { throw ValidationError("unknown distribution \(distribution)") }
+        guard ["2pc", "saga"].contains(`protocol`) else { throw ValidationError("--protocol is 2pc or saga") }
+        guard records >= 2, rate > 0, seconds > 0 else { throw ValidationError("--records >= 2, --rate and --seconds > 0") }
+    }
+
+    func run() async throws {
+        let runID = String(UUID().uuidString.prefix(8)).lowercased()
+        let tracker = try await ResponseTracker.start(bootstrap: bootstrap, topic: responsesTopic)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
+        producerConfiguration.lingerMilliseconds = 1
+        let producer = try KafkaProducer(configuration: producerConfiguration)
+        let client = Client(producer: producer, tracker: tracker, topic: requestsTopic)
+        let keys = (0..<records).map { "user\($0)" }
+
+        if !skipLoad {
+            print("load: inserting \(records) accounts of balance \(YCSB.defaultBalance) with ten fields each")
+            let started = ContinuousClock.now
+            var generator = SystemRandomNumberGenerator()
+            let inserts = keys.map {
+                YCSB.Request(request_id: "\(runID)-load-\($0)", op: "insert", key: $0, fields: Self.fields(using: &generator))
+            }
+            try await client.send(inserts)
+            let missing = await tracker.waitForAnswers(inserts.map(\.request_id), seconds: 120)
+            guard missing == 0 else { throw ValidationError("load: \(missing) inserts not answered within 120 s") }
+            print(String(format: "load: done in %.1f s", (ContinuousClock.now - started).seconds))
+        }
+
+        let workload = Workload(keys: keys, read: read, update: update, chooser: KeyChooser(
+            count: records, distribution: KeyChooser.Distribution(rawValue: distribution)!, theta: theta), protocol: `protocol`)
+        tracker.withState { $0.resetMeasurements() }
+        print("run: \(rate) requests/s for \(seconds) s, \(read)% read / \(update)% update / \(transfer)% transfer (\(`protocol`)), \(distribution) keys")
+        let progress = try await RunPhase(client: client, tracker: tracker, workload: workload, runID: runID, rate: rate,
+                                          seconds: seconds).run()
+        let missing = await tracker.waitForAnswers(progress.requestIDs, seconds: 60)
+        let latency = tracker.withState(\.latencyPercentiles)
+
+        var balanceTotal: Int?
+        if !skipLoad {
+            let reads = keys.map { YCSB.Request(request_id: "\(runID)-check-\($0)", op: "read", key: $0) }
+            try await client.send(reads)
+            _ = await tracker.waitForAnswers(reads.map(\.request_id), seconds: 120)
+            balanceTotal = tracker.withState { state in reads.compactMap { state.answers[$0.request_id]?.record?.balance }.reduce(0, +) }
+        }
+        let summary = Summary(configuration: self, progress: progress, latency: latency, tracker: tracker, missing: missing,
+                              balanceTotal: balanceTotal, expectedTotal: records * YCSB.defaultBalance)
+        summary.print()
+        try summary.write(to: output, rows: progress.rows)
+        await tracker.close()
+        try await producer.shutdown()
+        if !summary.checksPass { throw ExitCode(1) }
+    }
+
+    /// Ten fields of 100 random letters, as YCSB's default record.
+    static func fields(using generator: inout some RandomNumberGenerator) -> [String: String] {
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        return Dictionary(uniqueKeysWithValues: (0..<10).map { index in
+            ("field\(index)", String((0..<100).map { _ in letters.randomElement(using: &generator)! }))
+        })
+    }
+}
+
+/// Produces requests with the contract's keys and notes when each was sent.
+struct Client: Sendable {
+    let producer: KafkaProducer
+    let tracker: ResponseTracker
+    let topic: String
+
+    func send(_ requests: [YCSB.Request]) async throws {
+        for request in requests { try await enqueue(request) }
+        try await producer.flush()
+    }
+
+    func enqueue(_ request: YCSB.Request) async throws {
+        tracker.sent(request.request_id)
+        try await producer.enqueue(ProducerRecord(topic: topic, key: Array(request.recordKey.utf8), value: try Message(json: request).payload))
+    }
+}
+
+/// The requests of the run phase.
+struct Workload {
+    let keys: [String]
+    let read: Int
+    let update: Int
+    let chooser: KeyChooser
+    let `protocol`: String
+
+    func request(_ id: String, using generator: inout some RandomNumberGenerator) -> YCSB.Request {
+        let dice = Int.random(in: 0..<100, using: &generator)
+        let key = keys[chooser.next(using: &generator)]
+        if dice < read { return YCSB.Request(request_id: id, op: "read", key: key) }
+        if dice < read + update {
+            let field = "field\(Int.random(in: 0..<10, using: &generator))"
+            return YCSB.Request(request_id: id, op: "update", key: key, fields: [field: String(repeating: "u", count: 100)])
+        }
+        var to = keys[chooser.next(using: &generator)]
+        while to == key { to = keys[Int.random(in: 0..<keys.count, using: &generator)] }
+        return YCSB.Request(request_id: id, op: "transfer", from: key, to: to, amount: Int.random(in: 1...100, using: &generator),
+                            protocol: `protocol`)
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import YCSB
+
+/// One line of live progress: a second of the run phase.
+struct ProgressRow: Codable {
+    var elapsed: Int
+    var sent: Int
+    var answered: UInt64
+    var p50Milliseconds: Double
+    var p99Milliseconds: Double
+    var errors: Int
+}
+
+/// Offers requests at a fixed rate, timed from the schedule (a stall does not lower the
+/// rate), and prints a progress line every second.
+struct RunPhase {
+    let client: Client
+    let tracker: ResponseTracker
+    let workload: Workload
+    let runID: String
+    let rate: Int
+    let seconds: Int
+
+    struct Result {
+        var requestIDs: [String]
+        var rows: [ProgressRow]
+        var offeredRate: Double
+    }
+
+    func run() async throws -> Result {
+        var generator = SystemRandomNumberGenerator()
+        var ids: [String] = []
+        var rows: [ProgressRow] = []
+        let total = rate * seconds
+        let start = ContinuousClock.now
+        var nextReport = start + .seconds(1)
+        var sentInWindow = 0
+        for index in 0..<total {
+            let due = start + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(rate))
+            if due > ContinuousClock.now { try await Task.sleep(until: due) }
+            if ContinuousClock.now >= nextReport {
+                try await client.producer.flush()
+                rows.append(report(elapsed: rows.count + 1, sent: sentInWindow))
+                sentInWindow = 0
+                nextReport += .seconds(1)
+            }
+            let request = workload.request("\(runID)-\(index)", using: &generator)
+            ids.append(request.request_id)
+            try await client.enqueue(request)
+            sentInWindow += 1
+        }
+        try await client.producer.flush()
+        let offered = Double(total) / (ContinuousClock.now - start).seconds
+        rows.append(report(elapsed: rows.count + 1, sent: sentInWindow))
+        return Result(requestIDs: ids, rows: rows, offeredRate: offered)
+    }
+
+    private func report(elapsed: Int, sent: Int) -> ProgressRow {
+        let window = tracker.withState { $0.takeWindow() }
+        let row = ProgressRow(elapsed: elapsed, sent: sent, answered: window.count, p50Milliseconds: window.p50,
+                              p99Milliseconds: window.p99, errors: window.errors)
+        print(String(format: "[%3d s] sent %5d/s  answered %5d/s  p50 %7.1f ms  p99 %7.1f ms  errors %d", row.elapsed, row.sent,
+                     Int(row.answered), row.p50Milliseconds, row.p99Milliseconds, row.errors))
+        return row
+    }
+}
