@@ -26,7 +26,11 @@ struct Driver: AsyncParsableCommand {
     @Option(help: "Transfer protocol: 2pc or saga.") var `protocol` = "2pc"
     @Option(help: "Requests per second offered in the run phase.") var rate = 1_000
     @Option(help: "Seconds of the run phase.") var seconds = 30
-    @Option(help: "Directory for results.json and progress.csv.") var output = "ycsb-results"
+    @Flag(help: "Search for the maximum sustainable throughput: steps from --rate up by --search-step.") var search = false
+    @Option(help: "Search: requests/s added per step.") var searchStep = 500
+    @Option(help: "Search: seconds per step.") var stepSeconds = 10
+    @Option(help: "Search: a step whose p99 exceeds this many milliseconds is not sustained.") var maxP99: Double = 1_000
+    @Option(help: "Directory for results.json, the CSV and the SVG chart.") var output = "ycsb-results"
 
     func validate() throws {
         guard read + update + transfer == 100, read >= 0, update >= 0, transfer >= 0 else {
@@ -61,12 +65,28 @@ struct Driver: AsyncParsableCommand {
 
         let workload = Workload(keys: keys, read: read, update: update, chooser: KeyChooser(
             count: records, distribution: KeyChooser.Distribution(rawValue: distribution)!, theta: theta), protocol: `protocol`)
-        tracker.withState { $0.resetMeasurements() }
-        print("run: \(rate) requests/s for \(seconds) s, \(read)% read / \(update)% update / \(transfer)% transfer (\(`protocol`)), \(distribution) keys")
-        let progress = try await RunPhase(client: client, tracker: tracker, workload: workload, runID: runID, rate: rate,
-                                          seconds: seconds).run()
-        let missing = await tracker.waitForAnswers(progress.requestIDs, seconds: 60)
-        let latency = tracker.withState(\.latencyPercentiles)
+        let description = "\(`protocol`), \(distribution) keys, \(records) accounts, \(read)/\(update)/\(transfer) read/update/transfer"
+        let requestIDs: [String]
+        var summary: Summary
+        if search {
+            let search = StepSearch(client: client, tracker: tracker, workload: workload, runID: runID, startRate: rate,
+                                    increment: searchStep, stepSeconds: stepSeconds, maxP99Milliseconds: maxP99)
+            let (steps, ids) = try await search.run()
+            requestIDs = ids
+            summary = Summary(configuration: self, steps: steps)
+            try summary.writeChart(StepSearch.chart(steps, title: "YCSB-T step-up search: \(description)"), to: output)
+        } else {
+            tracker.withState { $0.resetMeasurements() }
+            print("run: \(rate) requests/s for \(seconds) s, \(description)")
+            let progress = try await RunPhase(client: client, tracker: tracker, workload: workload, runID: runID, rate: rate,
+                                              seconds: seconds).run()
+            requestIDs = progress.requestIDs
+            _ = await tracker.waitForAnswers(requestIDs, seconds: 60)
+            summary = Summary(configuration: self, progress: progress, latency: tracker.withState(\.latencyPercentiles))
+            try summary.writeChart(RunPhase.chart(progress.rows, title: "YCSB-T latency over time: \(description)"), to: output)
+            try summary.writeProgress(progress.rows, to: output)
+        }
+        let missing = await tracker.waitForAnswers(requestIDs, seconds: 60)
 
         var balanceTotal: Int?
         if !skipLoad {
@@ -75,10 +95,10 @@ struct Driver: AsyncParsableCommand {
             _ = await tracker.waitForAnswers(reads.map(\.request_id), seconds: 120)
             balanceTotal = tracker.withState { state in reads.compactMap { state.answers[$0.request_id]?.record?.balance }.reduce(0, +) }
         }
-        let summary = Summary(configuration: self, progress: progress, latency: latency, tracker: tracker, missing: missing,
-                              balanceTotal: balanceTotal, expectedTotal: records * YCSB.defaultBalance)
+        summary.check(requestIDs, tracker: tracker, missing: missing, balanceTotal: balanceTotal,
+                      expectedTotal: records * YCSB.defaultBalance)
         summary.print()
-        try summary.write(to: output, rows: progress.rows)
+        try summary.write(to: output)
         await tracker.close()
         try await producer.shutdown()
         if !summary.checksPass { throw ExitCode(1) }

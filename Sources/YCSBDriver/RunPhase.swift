@@ -63,4 +63,11 @@ struct RunPhase {
                      Int(row.answered), row.p50Milliseconds, row.p99Milliseconds, row.errors))
         return row
     }
+
+    static func chart(_ rows: [ProgressRow], title: String) -> Chart {
+        Chart(title: title, xLabel: "elapsed (s)", yLabel: "latency (ms)", series: [
+            .init(name: "p99", color: "#c0392b", points: rows.map { (Double($0.elapsed), $0.p99Milliseconds) }),
+            .init(name: "p50", color: "#2471a3", points: rows.map { (Double($0.elapsed), $0.p50Milliseconds) }),
+        ])
+    }
 }

@@ -1,64 +1,81 @@
 import Foundation
 import YCSB
 
-/// The end of a run: throughput, latency percentiles, statuses and the checks, printed as a
-/// table and written as JSON (summary) and CSV (progress per second).
+/// The end of a run: throughput, latency percentiles (or the search's steps), statuses and the
+/// checks, printed as a table and written as results.json, with the CSV and the SVG chart.
 struct Summary: Codable {
     struct Checks: Codable {
-        var requests: Int
-        var unanswered: Int
+        var requests = 0
+        var unanswered = 0
         /// Requests answered twice with different outcomes: must be 0.
-        var conflictingOutcomes: Int
+        var conflictingOutcomes = 0
         /// Repeats of the same response record (dropped by request id).
-        var repeatedResponses: Int
+        var repeatedResponses = 0
         var balanceTotal: Int?
-        var expectedBalanceTotal: Int
+        var expectedBalanceTotal = 0
     }
 
     var protocolName: String
     var distribution: String
     var records: Int
     var mix: String
-    var offeredRate: Double
-    var answeredRate: Double
-    var p50Milliseconds: Double
-    var p95Milliseconds: Double
-    var p99Milliseconds: Double
-    var maxMilliseconds: Double
-    var statuses: [String: Int]
-    var checks: Checks
+    /// A fixed-rate run: offered and answered requests/s, latency p50/p95/p99/max in ms.
+    var offeredRate: Double?
+    var answeredRate: Double?
+    var latencyMilliseconds: [String: Double]?
+    /// A search: its steps and the highest rate sustained.
+    var steps: [StepSearch.Step]?
+    var maxSustainedRate: Int?
+    var statuses: [String: Int] = [:]
+    var checks = Checks()
 
-    /// `latency`: p50, p95, p99 and max of the run phase, in milliseconds.
-    init(configuration: Driver, progress: RunPhase.Result, latency: [Double], tracker: ResponseTracker, missing: Int, balanceTotal: Int?,
-         expectedTotal: Int) {
+    private init(configuration: Driver) {
         protocolName = configuration.protocol
         distribution = configuration.distribution
         records = configuration.records
         mix = "\(configuration.read)/\(configuration.update)/\(configuration.transfer) read/update/transfer"
+    }
+
+    /// `latency`: p50, p95, p99 and max of the run, in milliseconds.
+    init(configuration: Driver, progress: RunPhase.Result, latency: [Double]) {
+        self.init(configuration: configuration)
         offeredRate = progress.offeredRate
-        let ids = progress.requestIDs
-        (p50Milliseconds, p95Milliseconds, p99Milliseconds, maxMilliseconds) = (latency[0], latency[1], latency[2], latency[3])
+        answeredRate = Double(progress.rows.reduce(0) { $0 + Int($1.answered) }) / Double(max(1, progress.rows.count))
+        latencyMilliseconds = ["p50": latency[0], "p95": latency[1], "p99": latency[2], "max": latency[3]]
+    }
+
+    init(configuration: Driver, steps: [StepSearch.Step]) {
+        self.init(configuration: configuration)
+        self.steps = steps
+        maxSustainedRate = steps.last { $0.sustained }?.offered
+    }
+
+    mutating func check(_ ids: [String], tracker: ResponseTracker, missing: Int, balanceTotal: Int?, expectedTotal: Int) {
         (statuses, checks) = tracker.withState { state in
             var statuses: [String: Int] = [:]
             for id in ids { if let status = state.answers[id]?.status { statuses["\(status)", default: 0] += 1 } }
             return (statuses, Checks(requests: ids.count, unanswered: missing, conflictingOutcomes: state.conflicting,
                                      repeatedResponses: state.repeats, balanceTotal: balanceTotal, expectedBalanceTotal: expectedTotal))
         }
-        let answeredInRun = progress.rows.reduce(0) { $0 + Int($1.answered) }
-        answeredRate = Double(answeredInRun) / Double(max(1, progress.rows.count))
     }
 
     var balanceConserved: Bool { checks.balanceTotal.map { $0 == checks.expectedBalanceTotal } ?? true }
     var checksPass: Bool { checks.unanswered == 0 && checks.conflictingOutcomes == 0 && balanceConserved }
 
     func print() {
+        Swift.print("\n| \(protocolName), \(distribution), \(records) accounts, \(mix) | |\n|---|---|")
+        if let offeredRate, let answeredRate, let latency = latencyMilliseconds {
+            Swift.print(String(format: "| offered / answered | %.0f / %.0f requests/s |", offeredRate, answeredRate))
+            Swift.print(String(format: "| latency p50 / p95 / p99 / max | %.1f / %.1f / %.1f / %.1f ms |",
+                               latency["p50"]!, latency["p95"]!, latency["p99"]!, latency["max"]!))
+        }
+        for (index, step) in (steps ?? []).enumerated() {
+            Swift.print(String(format: "| step %d: offered %d/s | achieved %.0f/s, p50 %.1f ms, p99 %.1f ms%@ |", index + 1, step.offered,
+                               step.achieved, step.p50Milliseconds, step.p99Milliseconds, step.sustained ? "" : " (not sustained)"))
+        }
+        if steps != nil { Swift.print("| maximum sustainable throughput | \(maxSustainedRate.map { "\($0) requests/s" } ?? "below the first step") |") }
+        Swift.print("| statuses | \(statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")) |")
         Swift.print("""
-
-        | \(protocolName), \(distribution), \(records) accounts, \(mix) | |
-        |---|---|
-        | offered / answered | \(String(format: "%.0f", offeredRate)) / \(String(format: "%.0f", answeredRate)) requests/s |
-        | latency p50 / p95 / p99 / max | \(String(format: "%.1f / %.1f / %.1f / %.1f", p50Milliseconds, p95Milliseconds, p99Milliseconds, maxMilliseconds)) ms |
-        | statuses | \(statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")) |
 
         checks:
         - every request answered exactly once: \(checks.unanswered == 0 && checks.conflictingOutcomes == 0 ? "yes" : "NO") \
@@ -69,15 +86,30 @@ struct Summary: Codable {
         """)
     }
 
-    func write(to directory: String, rows: [ProgressRow]) throws {
+    func write(to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(self).write(to: URL(fileURLWithPath: directory + "/results.json"))
+        if let steps {
+            let csv = ["offered,achieved,p50_ms,p99_ms,sustained"] + steps.map {
+                "\($0.offered),\($0.achieved),\($0.p50Milliseconds),\($0.p99Milliseconds),\($0.sustained)"
+            }
+            try (csv.joined(separator: "\n") + "\n").write(toFile: directory + "/steps.csv", atomically: true, encoding: .utf8)
+        }
+        Swift.print("results: \(directory)/results.json, \(steps == nil ? "progress.csv" : "steps.csv"), chart.svg")
+    }
+
+    func writeProgress(_ rows: [ProgressRow], to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let csv = ["elapsed_s,sent,answered,p50_ms,p99_ms,errors"] + rows.map {
             "\($0.elapsed),\($0.sent),\($0.answered),\($0.p50Milliseconds),\($0.p99Milliseconds),\($0.errors)"
         }
         try (csv.joined(separator: "\n") + "\n").write(toFile: directory + "/progress.csv", atomically: true, encoding: .utf8)
-        Swift.print("results: \(directory)/results.json, \(directory)/progress.csv")
+    }
+
+    func writeChart(_ chart: Chart, to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try chart.svg().write(toFile: directory + "/chart.svg", atomically: true, encoding: .utf8)
     }
 }

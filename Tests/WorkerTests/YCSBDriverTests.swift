@@ -39,6 +39,18 @@ extension WorkerSuites {
             #expect(driver.log.contains("answered"), "live progress is printed")
             let csv = try String(contentsOfFile: output + "/progress.csv", encoding: .utf8)
             #expect(csv.split(separator: "\n").count >= 4, "a header and a row per second")
+            #expect(try String(contentsOfFile: output + "/chart.svg", encoding: .utf8).contains("<polyline"))
+
+            // The step-up search on the same accounts; a p99 bound of 1 ms ends it after one step.
+            let searchOutput = output + "-search"
+            let search = try WorkerProcess(["--requests-topic", "\(id)-requests", "--responses-topic", "\(id)-responses", "--records", "300",
+                                            "--skip-load", "--search", "--rate", "100", "--step-seconds", "2", "--max-p99", "1",
+                                            "--output", searchOutput], name: "ycsb-search", product: "ycsb-driver")
+            try await eventually("the search to finish", seconds: 120) { !search.process.isRunning }
+            #expect(search.process.terminationStatus == 0, "\(search.log)")
+            let steps = try String(contentsOfFile: searchOutput + "/steps.csv", encoding: .utf8).split(separator: "\n")
+            #expect(steps.count == 2 && steps[1].hasPrefix("100,") && steps[1].hasSuffix(",false"), "one step, not sustained: \(steps)")
+            #expect(search.log.contains("maximum sustainable throughput | below the first step"))
             worker.terminate()
             #expect(worker.process.terminationStatus == 0)
         }
