@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The seed's YCSB-T experiments with the driver's step-up search, each configuration on a
+# fresh broker with fresh workers. Prints a markdown table row per configuration and keeps
+# each run's results under Benchmarks/results/ycsb/.
+#
+#   ./scripts/ycsb-experiments.sh throughput   # max throughput by transfer share, protocol and key count
+#   ./scripts/ycsb-experiments.sh deadlocks    # deadlocks per 1,000 transfers at 100 and 5,000 keys
+#   ./scripts/ycsb-experiments.sh workers      # one, two and three workers
+#
+# Narrow a grid with SHARES, PROTOCOLS, KEYS and WORKERS (space-separated lists), e.g.
+# SHARES="0 50 100" KEYS=5000 ./scripts/ycsb-experiments.sh throughput
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+experiment=${1:?usage: ycsb-experiments.sh throughput|deadlocks|workers}
+PORT=${EXPERIMENT_BROKER_PORT:-39092}
+BROKER=127.0.0.1:$PORT
+RESULTS=Benchmarks/results/ycsb
+mkdir -p "$RESULTS"
+./scripts/bootstrap.sh
+for product in statefun-worker ycsb-driver; do swift build -c release --product "$product"; done
+
+# run NAME WORKERS DRIVER-ARGS...: one configuration on a fresh broker; sets LAST_DEADLOCKS.
+run() {
+    local name=$1 count=$2
+    shift 2
+    ./scripts/broker.sh start --port "$PORT" >/dev/null
+    local pids=()
+    for index in $(seq 1 "$count"); do
+        .build/release/statefun-worker --app ycsb --bootstrap "$BROKER" --partitions 8 >"$RESULTS/$name-worker$index.log" 2>&1 &
+        pids+=($!)
+    done
+    for _ in $(seq 1 600); do grep -q "partition recovered" "$RESULTS/$name-worker1.log" && break; sleep 0.1; done
+    .build/release/ycsb-driver --bootstrap "$BROKER" --output "$RESULTS/$name" "$@" >"$RESULTS/$name-driver.log" 2>&1 || true
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+    ./scripts/broker.sh stop --port "$PORT" >/dev/null
+    # Each worker logs its transaction counts when it stops.
+    LAST_DEADLOCKS=$(cat "$RESULTS/$name"-worker*.log | grep -o 'statefun.transactions.deadlocks=[0-9]*' | awk -F= '{ s += $2 } END { print s + 0 }')
+}
+
+# The highest sustained rate, its p99 and the checks, from a search's results.json.
+sustained() {
+    python3 - "$1" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))
+sustained = [step for step in results.get("steps", []) if step["sustained"]]
+best = sustained[-1] if sustained else {"offered": 0, "p99Milliseconds": 0}
+checks = results["checks"]
+print("%d | %.0f | %d | %d | %s" % (best["offered"], best["p99Milliseconds"], checks["unanswered"], checks["conflictingOutcomes"],
+                                    checks.get("balanceTotal") == checks["expectedBalanceTotal"]))
+PY
+}
+
+# A deadlocks row: keys, share, requests, transfers sent, deadlocks, per 1,000, 409s.
+deadlock_row() {
+    python3 - "$@" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))
+share, deadlocks, keys = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+requests = results["checks"]["requests"]
+transfers = requests * share // 100
+print("| %s | %d%% | %d | %d | %d | %.1f | %d |" % (keys, share, requests, transfers, deadlocks, 1000 * deadlocks / max(1, transfers),
+                                                 results["statuses"].get("409", 0)))
+PY
+}
+
+search=(--search --rate 250 --search-step 250 --step-seconds 8 --max-p99 1000)
+case "$experiment" in
+throughput)
+    echo "| keys | transfers | protocol | max sustained (req/s) | p99 there (ms) | unanswered | two outcomes | sum conserved |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for keys in ${KEYS:-100 2000 5000}; do
+        for share in ${SHARES:-0 5 10 25 50 75 100}; do
+            for protocol in ${PROTOCOLS:-2pc saga}; do
+                rest=$(( (100 - share) / 2 ))
+                name="throughput-$keys-$share-$protocol"
+                run "$name" 1 --records "$keys" --transfer "$share" --read "$rest" --update $(( 100 - share - rest )) \
+                    --protocol "$protocol" "${search[@]}"
+                echo "| $keys | $share% | $protocol | $(sustained "$RESULTS/$name/results.json") |"
+            done
+        done
+    done
+    ;;
+deadlocks)
+    echo "| keys | transfers | requests | transfers sent | deadlocks | per 1,000 transfers | 409 |"
+    echo "|---|---|---|---|---|---|---|"
+    for keys in ${KEYS:-100 5000}; do
+        for share in ${SHARES:-25 50 75}; do
+            rest=$(( (100 - share) / 2 ))
+            name="deadlocks-$keys-$share"
+            run "$name" 1 --records "$keys" --transfer "$share" --read "$rest" --update $(( 100 - share - rest )) --rate 400 --seconds 30
+            deadlock_row "$RESULTS/$name/results.json" "$share" "${LAST_DEADLOCKS:-0}" "$keys"
+        done
+    done
+    ;;
+workers)
+    echo "| workers | max sustained (req/s) | p99 there (ms) | unanswered | two outcomes | sum conserved |"
+    echo "|---|---|---|---|---|---|"
+    for count in ${WORKERS:-1 2 3}; do
+        name="workers-$count"
+        run "$name" "$count" --records 5000 --transfer 50 --read 25 --update 25 --protocol 2pc "${search[@]}"
+        echo "| $count | $(sustained "$RESULTS/$name/results.json") |"
+    done
+    ;;
+*)
+    echo "unknown experiment $experiment" >&2
+    exit 2
+    ;;
+esac
