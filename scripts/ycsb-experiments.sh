@@ -3,16 +3,18 @@
 # fresh broker with fresh workers. Prints a markdown table row per configuration and keeps
 # each run's results under Benchmarks/results/ycsb/.
 #
+#   ./scripts/ycsb-experiments.sh overhead     # read/update throughput with and without transaction support
 #   ./scripts/ycsb-experiments.sh throughput   # max throughput by transfer share, protocol and key count
 #   ./scripts/ycsb-experiments.sh deadlocks    # deadlocks per 1,000 transfers at 100 and 5,000 keys
 #   ./scripts/ycsb-experiments.sh workers      # one, two and three workers
+#   ./scripts/ycsb-experiments.sh rollbacks    # sagas with 0-100% of transfers rolled back
 #
-# Narrow a grid with SHARES, PROTOCOLS, KEYS and WORKERS (space-separated lists), e.g.
+# Narrow a grid with SHARES, PROTOCOLS, KEYS, WORKERS and REFUSED (space-separated lists), e.g.
 # SHARES="0 50 100" KEYS=5000 ./scripts/ycsb-experiments.sh throughput
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-experiment=${1:?usage: ycsb-experiments.sh throughput|deadlocks|workers}
+experiment=${1:?usage: ycsb-experiments.sh overhead|throughput|deadlocks|workers|rollbacks}
 PORT=${EXPERIMENT_BROKER_PORT:-39092}
 BROKER=127.0.0.1:$PORT
 RESULTS=Benchmarks/results/ycsb
@@ -27,7 +29,8 @@ run() {
     ./scripts/broker.sh start --port "$PORT" >/dev/null
     local pids=()
     for index in $(seq 1 "$count"); do
-        .build/release/statefun-worker --app ycsb --bootstrap "$BROKER" --partitions 8 >"$RESULTS/$name-worker$index.log" 2>&1 &
+        # shellcheck disable=SC2086 # WORKER_ARGS holds several arguments
+        .build/release/statefun-worker --app ycsb --bootstrap "$BROKER" --partitions 8 ${WORKER_ARGS:-} >"$RESULTS/$name-worker$index.log" 2>&1 &
         pids+=($!)
     done
     for _ in $(seq 1 600); do grep -q "partition recovered" "$RESULTS/$name-worker1.log" && break; sleep 0.1; done
@@ -67,6 +70,18 @@ PY
 
 search=(--search --rate 250 --search-step 250 --step-seconds 8 --max-p99 1000)
 case "$experiment" in
+overhead)
+    echo "| keys | transaction support | max sustained (req/s) | p99 there (ms) | unanswered | two outcomes | sum conserved |"
+    echo "|---|---|---|---|---|---|---|"
+    for keys in ${KEYS:-100 5000}; do
+        for support in on off; do
+            name="overhead-$keys-$support"
+            WORKER_ARGS=$([ "$support" = off ] && echo --ycsb-no-transactions || true) \
+                run "$name" 1 --records "$keys" --transfer 0 --read 50 --update 50 "${search[@]}"
+            echo "| $keys | $support | $(sustained "$RESULTS/$name/results.json") |"
+        done
+    done
+    ;;
 throughput)
     echo "| keys | transfers | protocol | max sustained (req/s) | p99 there (ms) | unanswered | two outcomes | sum conserved |"
     echo "|---|---|---|---|---|---|---|---|"
@@ -101,6 +116,15 @@ workers)
         name="workers-$count"
         run "$name" "$count" --records 5000 --transfer 50 --read 25 --update 25 --protocol 2pc "${search[@]}"
         echo "| $count | $(sustained "$RESULTS/$name/results.json") |"
+    done
+    ;;
+rollbacks)
+    echo "| sagas rolled back | max sustained (req/s) | p99 there (ms) | unanswered | two outcomes | sum conserved |"
+    echo "|---|---|---|---|---|---|"
+    for refused in ${REFUSED:-0 25 50 75 100}; do
+        name="rollbacks-$refused"
+        run "$name" 1 --records 5000 --transfer 100 --read 0 --update 0 --protocol saga --refused "$refused" "${search[@]}"
+        echo "| $refused% | $(sustained "$RESULTS/$name/results.json") |"
     done
     ;;
 *)

@@ -40,6 +40,7 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "Bank: the responses topic.") var bankResponses = Bank.responsesTopic
     @Option(help: "YCSB: the requests topic.") var ycsbRequests = YCSB.requestsTopic
     @Option(help: "YCSB: the responses topic.") var ycsbResponses = YCSB.responsesTopic
+    @Flag(help: "YCSB: bind no transfer coordinators (transfers are answered 400), as a baseline.") var ycsbNoTransactions = false
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -51,7 +52,7 @@ struct StatefunWorker: AsyncParsableCommand {
         let application = switch app {
         case .greeter: Greeter.application(requestsTopic: greeterRequests, greetingsTopic: greeterGreetings)
         case .bank: Bank.application(requestsTopic: bankRequests, responsesTopic: bankResponses)
-        case .ycsb: YCSB.application(requestsTopic: ycsbRequests, responsesTopic: ycsbResponses)
+        case .ycsb: YCSB.application(requestsTopic: ycsbRequests, responsesTopic: ycsbResponses, transactions: !ycsbNoTransactions)
         }
         var configuration = WorkerConfiguration(bootstrapServers: bootstrap, applicationID: applicationID ?? application.name)
         configuration.partitions = partitions

@@ -24,6 +24,8 @@ struct Driver: AsyncParsableCommand {
     @Option(help: "Key distribution: uniform or zipfian.") var distribution = "uniform"
     @Option(help: "Skew of the zipfian distribution.") var theta = 0.99
     @Option(help: "Transfer protocol: 2pc or saga.") var `protocol` = "2pc"
+    @Option(help: "Percent of transfers that ask for more than any balance, so that they are refused (a saga rolls back).")
+    var refused = 0
     @Option(help: "Requests per second offered in the run phase.") var rate = 1_000
     @Option(help: "Seconds of the run phase.") var seconds = 30
     @Flag(help: "Search for the maximum sustainable throughput: steps from --rate up by --search-step.") var search = false
@@ -38,6 +40,7 @@ struct Driver: AsyncParsableCommand {
         }
         guard KeyChooser.Distribution(rawValue: distribution) != nil else { throw ValidationError("unknown distribution \(distribution)") }
         guard ["2pc", "saga"].contains(`protocol`) else { throw ValidationError("--protocol is 2pc or saga") }
+        guard (0...100).contains(refused) else { throw ValidationError("--refused is a percentage") }
         guard records >= 2, rate > 0, seconds > 0 else { throw ValidationError("--records >= 2, --rate and --seconds > 0") }
     }
 
@@ -64,7 +67,8 @@ struct Driver: AsyncParsableCommand {
         }
 
         let workload = Workload(keys: keys, read: read, update: update, chooser: KeyChooser(
-            count: records, distribution: KeyChooser.Distribution(rawValue: distribution)!, theta: theta), protocol: `protocol`)
+            count: records, distribution: KeyChooser.Distribution(rawValue: distribution)!, theta: theta), protocol: `protocol`,
+                                refused: refused)
         let description = "\(`protocol`), \(distribution) keys, \(records) accounts, \(read)/\(update)/\(transfer) read/update/transfer"
         let requestIDs: [String]
         var summary: Summary
@@ -89,13 +93,14 @@ struct Driver: AsyncParsableCommand {
         let missing = await tracker.waitForAnswers(requestIDs, seconds: 60)
 
         var balanceTotal: Int?
+        var unread = 0
         if !skipLoad {
             let reads = keys.map { YCSB.Request(request_id: "\(runID)-check-\($0)", op: "read", key: $0) }
             try await client.send(reads)
-            _ = await tracker.waitForAnswers(reads.map(\.request_id), seconds: 120)
+            unread = await tracker.waitForAnswers(reads.map(\.request_id), seconds: 120)
             balanceTotal = tracker.withState { state in reads.compactMap { state.answers[$0.request_id]?.record?.balance }.reduce(0, +) }
         }
-        summary.check(requestIDs, tracker: tracker, missing: missing, balanceTotal: balanceTotal,
+        summary.check(requestIDs, tracker: tracker, missing: missing, balanceTotal: balanceTotal, unreadAccounts: unread,
                       expectedTotal: records * YCSB.defaultBalance)
         summary.print()
         try summary.write(to: output)
@@ -137,6 +142,8 @@ struct Workload {
     let update: Int
     let chooser: KeyChooser
     let `protocol`: String
+    /// Percent of transfers for more than any balance.
+    let refused: Int
 
     func request(_ id: String, using generator: inout some RandomNumberGenerator) -> YCSB.Request {
         let dice = Int.random(in: 0..<100, using: &generator)
@@ -148,7 +155,8 @@ struct Workload {
         }
         var to = keys[chooser.next(using: &generator)]
         while to == key { to = keys[Int.random(in: 0..<keys.count, using: &generator)] }
-        return YCSB.Request(request_id: id, op: "transfer", from: key, to: to, amount: Int.random(in: 1...100, using: &generator),
-                            protocol: `protocol`)
+        // A trillion: more than any balance, small enough that deposits of it do not overflow.
+        let amount = Int.random(in: 0..<100, using: &generator) < refused ? 1_000_000_000_000 : Int.random(in: 1...100, using: &generator)
+        return YCSB.Request(request_id: id, op: "transfer", from: key, to: to, amount: amount, protocol: `protocol`)
     }
 }

@@ -12,6 +12,8 @@ struct Summary: Codable {
         /// Repeats of the same response record (dropped by request id).
         var repeatedResponses = 0
         var balanceTotal: Int?
+        /// Accounts whose balance could not be read back for the sum.
+        var unreadAccounts = 0
         var expectedBalanceTotal = 0
     }
 
@@ -50,16 +52,19 @@ struct Summary: Codable {
         maxSustainedRate = steps.last { $0.sustained }?.offered
     }
 
-    mutating func check(_ ids: [String], tracker: ResponseTracker, missing: Int, balanceTotal: Int?, expectedTotal: Int) {
+    mutating func check(_ ids: [String], tracker: ResponseTracker, missing: Int, balanceTotal: Int?, unreadAccounts: Int, expectedTotal: Int) {
         (statuses, checks) = tracker.withState { state in
             var statuses: [String: Int] = [:]
             for id in ids { if let status = state.answers[id]?.status { statuses["\(status)", default: 0] += 1 } }
             return (statuses, Checks(requests: ids.count, unanswered: missing, conflictingOutcomes: state.conflicting,
-                                     repeatedResponses: state.repeats, balanceTotal: balanceTotal, expectedBalanceTotal: expectedTotal))
+                                     repeatedResponses: state.repeats, balanceTotal: balanceTotal, unreadAccounts: unreadAccounts,
+                                     expectedBalanceTotal: expectedTotal))
         }
     }
 
-    var balanceConserved: Bool { checks.balanceTotal.map { $0 == checks.expectedBalanceTotal } ?? true }
+    var balanceConserved: Bool {
+        checks.unreadAccounts == 0 && (checks.balanceTotal.map { $0 == checks.expectedBalanceTotal } ?? true)
+    }
     var checksPass: Bool { checks.unanswered == 0 && checks.conflictingOutcomes == 0 && balanceConserved }
 
     func print() {
@@ -81,7 +86,8 @@ struct Summary: Codable {
         - every request answered exactly once: \(checks.unanswered == 0 && checks.conflictingOutcomes == 0 ? "yes" : "NO") \
         (\(checks.requests) requests, \(checks.unanswered) unanswered, \(checks.conflictingOutcomes) with two outcomes, \
         \(checks.repeatedResponses) repeated response records)
-        - sum of balances: \(checks.balanceTotal.map { "\($0), expected \(checks.expectedBalanceTotal): \(balanceConserved ? "conserved" : "NOT conserved")" } ?? "not checked (no load in this run)")
+        - sum of balances: \(checks.balanceTotal.map { "\($0), expected \(checks.expectedBalanceTotal): \(balanceConserved ? "conserved" : "NOT conserved")" } ?? "not checked (no load in this run)")\
+        \(checks.unreadAccounts > 0 ? " (\(checks.unreadAccounts) accounts not read back)" : "")
         - aborted and retryable (409): \(statuses["409", default: 0])
         """)
     }

@@ -74,4 +74,27 @@ import YCSB
         #expect(harness.deadLetters.count == 4, "no request id: nobody to answer")
         #expect(try balanceOf("a") == nil, "nothing malformed changed state")
     }
+
+    @Test func withoutTransactionsTransfersAreAnswered400AndTheRestWorks() throws {
+        let harness = FunctionTestHarness(YCSB.application(transactions: false))
+        for request in [YCSB.Request(request_id: "i1", op: "insert", key: "a"), YCSB.Request(request_id: "i2", op: "insert", key: "b"),
+                        YCSB.Request(request_id: "t1", op: "transfer", from: "a", to: "b", amount: 5)] {
+            harness.ingest(topic: YCSB.requestsTopic, key: request.recordKey, value: String(decoding: try Message(json: request).payload, as: UTF8.self))
+        }
+        let answers = try harness.egress.map { try Message(bytes: $0.value ?? []).decode(YCSB.Response.self) }
+        #expect(answers.map(\.status) == [200, 200, 400])
+        #expect(answers.last?.reason == "transactions are disabled")
+        #expect(try harness.state(YCSB.balance, of: Address(YCSB.account, "a")) == 10_000)
+    }
+
+    @Test(arguments: ["2pc", "saga"])
+    func aDepositThatWouldOverflowIsRefusedNotACrash(protocol: String) throws {
+        try send(YCSB.Request(request_id: "i1", op: "insert", key: "rich", balance: Int.max - 5))
+        try send(YCSB.Request(request_id: "i2", op: "insert", key: "b"))
+        try send(YCSB.Request(request_id: "t1", op: "transfer", from: "b", to: "rich", amount: 10, protocol: `protocol`))
+        let answers = try responses
+        #expect(answers["t1"]?.status == 400 && answers["t1"]?.reason == "400 amount too large", "\(String(describing: answers["t1"]))")
+        #expect(try balanceOf("rich") == Int.max - 5)
+        #expect(try balanceOf("b") == 10_000, "the withdrawal is rolled back or compensated")
+    }
 }

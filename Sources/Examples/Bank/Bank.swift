@@ -108,7 +108,7 @@ public enum Bank {
                 updated = current
             case "deposit":
                 guard let current else { throw Refusal.unknownAccount(id) }
-                updated = current + amount
+                updated = try checked(current.addingReportingOverflow(amount))
             case "withdraw":
                 guard let current else { throw Refusal.unknownAccount(id) }
                 guard current >= amount else { throw Refusal.insufficientFunds(id) }
@@ -116,7 +116,7 @@ public enum Bank {
             case "revert-deposit":
                 // A compensation must succeed: it may leave the balance negative for a while.
                 guard let current else { throw Refusal.unknownAccount(id) }
-                updated = current - amount
+                updated = try checked(current.subtractingReportingOverflow(amount))
             default:
                 throw StatefulFunctionError(.messageDecoding, "unknown account operation \(change.op)")
             }
@@ -194,6 +194,13 @@ public enum Bank {
             throw StatefulFunctionError(.messageDecoding, "a transfer needs from, to and a non-negative amount")
         }
         return (from, to, amount)
+    }
+
+    /// The result of a balance change, unless it overflows: a function must not trap, since
+    /// that would stop the whole worker.
+    static func checked(_ result: (partialValue: Int, overflow: Bool)) throws -> Int {
+        guard !result.overflow else { throw StatefulFunctionError(.messageDecoding, "amount too large") }
+        return result.partialValue
     }
 
     static func response(_ response: Response, topic: String) throws -> EgressRecord {

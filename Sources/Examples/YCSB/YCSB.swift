@@ -102,7 +102,10 @@ public enum YCSB {
         }
     }
 
-    public static func application(requestsTopic: String = requestsTopic, responsesTopic: String = responsesTopic) -> Application {
+    /// With `transactions` false no coordinator is bound and transfers are answered 400: the
+    /// baseline for measuring what transaction support costs reads and updates.
+    public static func application(requestsTopic: String = requestsTopic, responsesTopic: String = responsesTopic,
+                                   transactions: Bool = true) -> Application {
         var app = Application(name: "ycsb")
         @Sendable func respond(_ context: Context, _ response: Response) throws {
             context.egress(EgressRecord(topic: responsesTopic, key: Array(response.request_id.utf8), value: try Message(json: response).payload))
@@ -120,10 +123,10 @@ public enum YCSB {
                     guard current >= change.amount else { throw Refusal.insufficientFunds(key) }
                     updated = current - change.amount
                 case "deposit":
-                    updated = current + change.amount
+                    updated = try checked(current.addingReportingOverflow(change.amount))
                 case "reverse-deposit":
                     // A saga's compensation must succeed: it may leave the balance below zero for a while.
-                    updated = current - change.amount
+                    updated = try checked(current.subtractingReportingOverflow(change.amount))
                 default:
                     throw Refusal.malformed("unknown account change \(change.op)")
                 }
@@ -155,7 +158,7 @@ public enum YCSB {
         app.bind(rejection) { context, message in
             let request = try message.decode(Request.self)
             try respond(context, Response(request_id: request.request_id, op: request.op, status: 400,
-                                          reason: validationError(request) ?? "malformed request"))
+                                          reason: validationError(request) ?? "transactions are disabled"))
         }
 
         func plan(saga: Bool) -> PlanBody {
@@ -189,18 +192,27 @@ public enum YCSB {
             }
             try respond(context, response)
         }
-        app.bindCoordinator(transfer, protocol: .twoPhaseCommit, plan: plan(saga: false), outcome: outcome)
-        app.bindCoordinator(sagaTransfer, protocol: .saga, plan: plan(saga: true), outcome: outcome)
+        if transactions {
+            app.bindCoordinator(transfer, protocol: .twoPhaseCommit, plan: plan(saga: false), outcome: outcome)
+            app.bindCoordinator(sagaTransfer, protocol: .saga, plan: plan(saga: true), outcome: outcome)
+        }
 
         app.ingress(IngressBinding(topic: requestsTopic) { record in
             // Without a request id there is nobody to answer: the record goes to the dead letters.
             guard let request = try? Message(bytes: record.value ?? []).decode(Request.self), !request.request_id.isEmpty else {
                 return nil
             }
-            return route(request)
+            return transactions || request.op != "transfer" ? route(request) : Address(rejection, request.request_id)
         })
         app.egress(topic: responsesTopic)
         return app
+    }
+
+    /// The result of a balance change, unless it overflows: a function must not trap, since
+    /// that would stop the whole worker.
+    static func checked(_ result: (partialValue: Int, overflow: Bool)) throws -> Int {
+        guard !result.overflow else { throw Refusal.malformed("amount too large") }
+        return result.partialValue
     }
 
     /// Where a request goes: a transfer to its coordinator, other ops to the account, and a
