@@ -71,12 +71,14 @@ struct Driver: AsyncParsableCommand {
                                 refused: refused)
         let description = "\(`protocol`), \(distribution) keys, \(records) accounts, \(read)/\(update)/\(transfer) read/update/transfer"
         let requestIDs: [String]
+        let missing: Int
         var summary: Summary
         if search {
             let search = StepSearch(client: client, tracker: tracker, workload: workload, runID: runID, startRate: rate,
                                     increment: searchStep, stepSeconds: stepSeconds, maxP99Milliseconds: maxP99)
             let (steps, ids) = try await search.run()
             requestIDs = ids
+            missing = await tracker.waitForAnswers(requestIDs, seconds: 60)
             summary = Summary(configuration: self, steps: steps)
             try summary.writeChart(StepSearch.chart(steps, title: "YCSB-T step-up search: \(description)"), to: output)
         } else {
@@ -85,12 +87,11 @@ struct Driver: AsyncParsableCommand {
             let progress = try await RunPhase(client: client, tracker: tracker, workload: workload, runID: runID, rate: rate,
                                               seconds: seconds).run()
             requestIDs = progress.requestIDs
-            _ = await tracker.waitForAnswers(requestIDs, seconds: 60)
+            missing = await tracker.waitForAnswers(requestIDs, seconds: 60)
             summary = Summary(configuration: self, progress: progress, latency: tracker.withState(\.latencyPercentiles))
             try summary.writeChart(RunPhase.chart(progress.rows, title: "YCSB-T latency over time: \(description)"), to: output)
             try summary.writeProgress(progress.rows, to: output)
         }
-        let missing = await tracker.waitForAnswers(requestIDs, seconds: 60)
 
         var balanceTotal: Int?
         var unread = 0

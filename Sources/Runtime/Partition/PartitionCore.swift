@@ -170,7 +170,11 @@ public struct PartitionCore {
 
     /// When the next timer (or deadlock detection's next step) is due, if any.
     public mutating func nextTimerDue() -> Int64? {
-        [timers.nextDue(), nextWaitReport, detector.nextSearch].compactMap { $0 }.min()
+        // Called after every batch: no array for three values.
+        var due = timers.nextDue()
+        if let report = nextWaitReport { due = min(due ?? report, report) }
+        if let search = detector.nextSearch { due = min(due ?? search, search) }
+        return due
     }
 
     public var pendingTimerCount: Int { timers.count }

@@ -30,7 +30,7 @@ public struct TransactionStatistics: Sendable {
     public var retryableAborts = 0
     /// Deadlock cycles broken (one victim each).
     public var deadlocks = 0
-    /// Times a cycle was found by a probe (several probes may find the same cycle).
+    /// Cycles the detector found and chose a victim for (a victim already aborted is not counted in `deadlocks`).
     public var cyclesFound = 0
     public var timeouts = 0
     /// Per deadlock, milliseconds from the wait that closed the cycle to the victim's abort.
