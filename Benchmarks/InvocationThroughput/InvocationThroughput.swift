@@ -31,7 +31,7 @@ struct InvocationThroughput: ParsableCommand {
             var core = PartitionCore(partition: 0, application: app, partitionOf: { _ in 0 })
             let start = ContinuousClock.now
             for index in 0..<invocations {
-                let envelope = Envelope(id: MessageID(partition: 1, epoch: 1, index: Int32(index)), target: targets[index % addresses],
+                let envelope = Envelope(id: MessageID(partition: 1, epoch: 1, index: Int32(index)), sequence: Int64(index) + 1, target: targets[index % addresses],
                                         source: nil, message: message)
                 core.process(.envelope(envelope, position: nil), now: 0)
                 if index % epochSize == epochSize - 1 { _ = try core.closeEpoch() }

@@ -29,7 +29,7 @@ public final class FunctionTestHarness {
     public func send(_ message: Message, to address: Address, from caller: Address? = nil) {
         let id = MessageID(partition: -1, epoch: 1, index: nextExternalIndex)
         nextExternalIndex += 1
-        core.process(.envelope(Envelope(id: id, target: address, source: caller, message: message), position: nil), now: now)
+        core.process(.envelope(Envelope(id: id, sequence: Int64(id.index) + 1, target: address, source: caller, message: message), position: nil), now: now)
         settle()
     }
 

@@ -94,6 +94,8 @@ final class PartitionTask: Sendable {
         var inFlight = 0
         /// The latest epoch handed to the checkpoint log; the next one is handed over after it.
         var lastEnqueue: Task<CheckpointWrite, any Error>?
+        /// The latest outputs handed to the producer; the next ones are handed over after them.
+        var lastRelease: Task<PendingDelivery, any Error>?
         var lastClose: UInt64 = 0
         var lastSnapshotEpoch: Int64 = 0
         var wakeAt: UInt64?
@@ -276,21 +278,29 @@ final class PartitionTask: Sendable {
             }
             guard !remote.isEmpty else { return }
             outstandingReleases += 1
-            let producer = deps.producer, mailbox = task.mailbox, logger = deps.logger
+            let producer = deps.producer, mailbox = task.mailbox, logger = deps.logger, previous = lastRelease
+            // Handed to the producer in epoch order, so that a channel's messages stay in order.
+            let produced = Task { [remote] in
+                _ = await previous?.result
+                return try await producer.produce(remote)
+            }
+            lastRelease = produced
             group.addTask { [remote] in
+                var delivery = produced
                 var attempt = 0
                 while true {
                     do {
-                        try await producer.send(remote)
+                        _ = try await delivery.value.acknowledged()
                         mailbox.post(.delivered(epoch: epoch, count: remote.count))
                         return
                     } catch {
-                        // Re-sending is safe: receivers drop repeats by id. Keep trying until the
-                        // broker is back; stopping leaves the rest to the next owner.
+                        // Re-sending is safe: receivers drop repeats by sequence number. Keep
+                        // trying until the broker is back; stopping leaves the rest to the next owner.
                         attempt += 1
                         logger.warning("release of epoch \(epoch) failed, retrying", metadata: ["kafka.error": "\(error)"])
                         if mailbox.isClosed || Task.isCancelled { return }
                         try? await Task.sleep(for: .milliseconds(min(1_000, 50 * attempt)))
+                        delivery = Task { try await producer.produce(remote) }
                     }
                 }
             }

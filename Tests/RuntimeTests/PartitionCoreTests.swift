@@ -38,14 +38,46 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
         #expect(try core.state(count, of: Address(counter, "a1")) == 2)
         #expect(core.positions["in"] == 2)
 
-        let envelope = Envelope(id: MessageID(partition: 1, epoch: 3, index: 0), target: Address(counter, "a2"), source: nil,
-                                message: Message(text: "x"))
+        let envelope = Envelope(id: MessageID(partition: 1, epoch: 3, index: 0), sequence: 1, target: Address(counter, "a2"),
+                                source: nil, message: Message(text: "x"))
         core.process(.envelope(envelope, position: nil), now: 0)
         core.process(.envelope(envelope, position: nil), now: 0)
-        var older = envelope
-        older.id = MessageID(partition: 1, epoch: 2, index: 9)
-        core.process(.envelope(older, position: nil), now: 0)
-        #expect(try core.state(count, of: Address(counter, "a2")) == 1, "repeats and older ids from the same sender are dropped")
+        #expect(try core.state(count, of: Address(counter, "a2")) == 1, "a repeat from the same sender is dropped")
+    }
+
+    /// After a rebalance, a message from memory may overtake an older one still in Kafka: both
+    /// apply once, also across a restore from the checkpoint.
+    @Test func messagesOvertakenOnTheirChannelAreAppliedOnce() throws {
+        func envelope(_ sequence: Int64) -> PartitionInput {
+            .envelope(Envelope(id: MessageID(partition: 1, epoch: sequence, index: 0), sequence: sequence,
+                               target: Address(counter, "a2"), source: nil, message: Message(text: "x")), position: nil)
+        }
+        var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        for sequence: Int64 in [1, 4, 3, 4, 1] { core.process(envelope(sequence), now: 0) }
+        #expect(try core.state(count, of: Address(counter, "a2")) == 3)
+        #expect(core.applied[1] == ChannelMark(through: 1, ahead: [3, 4]))
+
+        let (record, _) = try #require(try core.closeEpoch())
+        var restored = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        try restored.restore(try EpochRecord(decoding: record.encoded()))
+        for sequence: Int64 in [3, 2, 4, 5, 2] { restored.process(envelope(sequence), now: 0) }
+        #expect(try restored.state(count, of: Address(counter, "a2")) == 5, "2 and 5 are new, the rest repeats")
+        #expect(restored.applied[1] == ChannelMark(through: 5))
+    }
+
+    @Test func sequenceNumbersCountPerReceiverAndSurviveRecovery() throws {
+        var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        core.process(ingress("b1", "x", offset: 0), now: 0)
+        core.process(ingress("b2", "x", offset: 1), now: 0)
+        let (first, _) = try #require(try core.closeEpoch())
+        var restored = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        try restored.restore(try EpochRecord(decoding: first.encoded()))
+        restored.process(ingress("b3", "x", offset: 2), now: 0)
+        let (second, _) = try #require(try restored.closeEpoch())
+        let sequences = (first.ownOutbox + second.ownOutbox).compactMap { item -> Int64? in
+            if case .envelope(let envelope, 1) = item { envelope.sequence } else { nil }
+        }
+        #expect(sequences == [1, 2, 3])
     }
 
     @Test func effectsForOtherPartitionsWaitInTheOutboxUntilTheEpochCloses() throws {
@@ -137,10 +169,11 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
     }
 
     @Test func envelopesSurviveTheWireFormat() throws {
-        let envelope = Envelope(id: MessageID(partition: 3, epoch: 77, index: 5), target: Address(counter, "x y"),
+        let envelope = Envelope(id: MessageID(partition: 3, epoch: 77, index: 5), sequence: 12, target: Address(counter, "x y"),
                                 source: Address("ns/other", "s"), message: Message(text: "héllo"))
         let decoded = try Envelope(decoding: envelope.encoded())
         #expect(decoded.id == envelope.id)
+        #expect(decoded.sequence == 12)
         #expect(decoded.target == envelope.target)
         #expect(decoded.source == envelope.source)
         guard case .message(let message) = decoded.payload else { Issue.record("not a message"); return }

@@ -54,7 +54,7 @@ struct TestNetwork {
         let id = MessageID(partition: -1, epoch: 1, index: nextExternal)
         nextExternal += 1
         let partition = partitionOf(address)
-        cores[Int(partition)].process(.envelope(Envelope(id: id, target: address, source: nil, message: message), position: nil), now: now)
+        cores[Int(partition)].process(.envelope(Envelope(id: id, sequence: Int64(id.index) + 1, target: address, source: nil, message: message), position: nil), now: now)
         collect(partition)
     }
 

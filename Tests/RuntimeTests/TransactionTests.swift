@@ -67,6 +67,26 @@ import Testing
         expectQuiet(network)
     }
 
+    /// A rebalance can switch the path between two partitions while messages are in flight,
+    /// so that an abort arrives before the prepare it withdraws.
+    @Test func anAbortThatOvertakesItsPrepareLeavesNoLockBehind() throws {
+        var network = TestNetwork(bank, partitions: 3, placement: ["a": 0, "b": 1, "t1": 2, "t2": 2])
+        try open(&network, ["a": 10, "b": 5])
+        try transfer(&network, "t1", "a", "b", 50)
+        network.deliver(channel(2, 0))  // a votes no
+        network.deliver(channel(0, 2))  // the coordinator aborts at b, whose prepare is still in flight
+        #expect(network.inFlight[channel(2, 1)]?.count == 2)
+        network.inFlight[channel(2, 1)]!.reverse()
+        network.run()
+        #expect(try responses(network)["t1"]?.status == 422)
+        #expect(try balances(network, ["a", "b"]) == [10, 5])
+        expectQuiet(network)
+        try transfer(&network, "t2", "b", "a", 3)
+        network.run()
+        #expect(try responses(network)["t2"]?.status == 200)
+        #expect(try balances(network, ["a", "b"]) == [13, 2])
+    }
+
     @Test func unknownAccountIsAnExplicitFailure() throws {
         var network = TestNetwork(bank, partitions: 3, placement: ["a": 0, "nobody": 1, "t1": 2])
         try open(&network, ["a": 10])

@@ -35,8 +35,10 @@ public struct EpochRecord: Sendable {
     public var timersRemoved: [Int64]
     /// Next offset to read, per input topic (this partition's number in each).
     public var positions: [String: Int64]
-    /// Highest message id applied, per sender partition.
-    public var applied: [Int32: MessageID]
+    /// The messages applied, per sender partition.
+    public var applied: [Int32: ChannelMark]
+    /// The last sequence number sent, per receiver partition.
+    public var sent: [Int32: Int64]
     /// Outbox items by the epoch that produced them: this epoch's, and in a snapshot also the
     /// earlier ones not yet acknowledged.
     public var outbox: [(epoch: Int64, items: [OutboxItem])]

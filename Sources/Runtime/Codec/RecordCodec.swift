@@ -21,6 +21,7 @@ extension ByteWriter {
 
     mutating func write(_ envelope: Envelope) {
         write(envelope.id)
+        write(envelope.sequence)
         write(envelope.target)
         write(optional: envelope.source)
         write(envelope.payload)
@@ -93,7 +94,7 @@ extension ByteReader {
     }
 
     mutating func readEnvelope() throws(Malformed) -> Envelope {
-        Envelope(id: try readMessageID(), target: try readAddress(), source: try readOptionalAddress(),
+        Envelope(id: try readMessageID(), sequence: try readInt64(), target: try readAddress(), source: try readOptionalAddress(),
                  payload: try readPayload(), isSignal: try readBool())
     }
 
@@ -154,7 +155,7 @@ extension Envelope {
 }
 
 extension EpochRecord {
-    static let formatVersion = 3
+    static let formatVersion = 4
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 1_024)
@@ -184,7 +185,17 @@ extension EpochRecord {
             writer.write(offset)
         }
         writer.write(applied.count)
-        for (_, id) in applied.sorted(by: { $0.key < $1.key }) { writer.write(id) }
+        for (sender, mark) in applied.sorted(by: { $0.key < $1.key }) {
+            writer.write(sender)
+            writer.write(mark.through)
+            writer.write(mark.ahead.count)
+            for sequence in mark.ahead.sorted() { writer.write(sequence) }
+        }
+        writer.write(sent.count)
+        for (receiver, sequence) in sent.sorted(by: { $0.key < $1.key }) {
+            writer.write(receiver)
+            writer.write(sequence)
+        }
         writer.write(outbox.count)
         for (epoch, items) in outbox {
             writer.write(epoch)
@@ -227,9 +238,13 @@ extension EpochRecord {
         for _ in 0..<(try reader.readCount()) { positions[try reader.readString()] = try reader.readInt64() }
         applied = [:]
         for _ in 0..<(try reader.readCount()) {
-            let id = try reader.readMessageID()
-            applied[id.partition] = id
+            let sender = try reader.readInt32()
+            var mark = ChannelMark(through: try reader.readInt64())
+            for _ in 0..<(try reader.readCount()) { mark.ahead.insert(try reader.readInt64()) }
+            applied[sender] = mark
         }
+        sent = [:]
+        for _ in 0..<(try reader.readCount()) { sent[try reader.readInt32()] = try reader.readInt64() }
         outbox = []
         for _ in 0..<(try reader.readCount()) {
             let epoch = try reader.readInt64()

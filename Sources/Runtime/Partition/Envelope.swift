@@ -1,8 +1,8 @@
 import StatefulFunctions
 
 /// A stable id of an effect that leaves a partition: the sender partition, the epoch that
-/// produced it and its index in that epoch. Receivers drop what they have already applied.
-public struct MessageID: Hashable, Sendable, Comparable, CustomStringConvertible {
+/// produced it and its index in that epoch. A repeat of an effect has the same id.
+public struct MessageID: Hashable, Sendable, CustomStringConvertible {
     public var partition: Int32
     public var epoch: Int64
     public var index: Int32
@@ -13,17 +13,15 @@ public struct MessageID: Hashable, Sendable, Comparable, CustomStringConvertible
         self.index = index
     }
 
-    /// Order within one sender partition.
-    public static func < (lhs: MessageID, rhs: MessageID) -> Bool {
-        (lhs.epoch, lhs.index) < (rhs.epoch, rhs.index)
-    }
-
     public var description: String { "\(partition)-\(epoch)-\(index)" }
 }
 
 /// A message between addresses of different partitions.
 public struct Envelope: Sendable {
     public var id: MessageID
+    /// Number of this message on its channel, from the sender partition to the target's
+    /// partition: 1, 2, 3, ... The receiver drops a number it has applied before.
+    public var sequence: Int64
     public var target: Address
     public var source: Address?
     public var payload: Payload
@@ -32,8 +30,9 @@ public struct Envelope: Sendable {
     /// uses signals; it tolerates both.
     public var isSignal: Bool
 
-    public init(id: MessageID, target: Address, source: Address?, payload: Payload, isSignal: Bool = false) {
+    public init(id: MessageID, sequence: Int64, target: Address, source: Address?, payload: Payload, isSignal: Bool = false) {
         self.id = id
+        self.sequence = sequence
         self.target = target
         self.source = source
         self.payload = payload
@@ -41,8 +40,34 @@ public struct Envelope: Sendable {
     }
 
     /// An envelope with a message for a function.
-    public init(id: MessageID, target: Address, source: Address?, message: Message) {
-        self.init(id: id, target: target, source: source, payload: .message(message))
+    public init(id: MessageID, sequence: Int64, target: Address, source: Address?, message: Message) {
+        self.init(id: id, sequence: sequence, target: target, source: source, payload: .message(message))
+    }
+}
+
+/// The messages a partition applied from one sender partition, by sequence number: every
+/// number up to `through`, and those above it that arrived early.
+///
+/// Messages of one channel arrive in order while the path between the two partitions stays
+/// the same. When a rebalance moves the path (from Kafka to memory, say), a newer message may
+/// overtake an older one still in the internal topic; both are applied, each once.
+public struct ChannelMark: Sendable, Equatable {
+    public var through: Int64 = 0
+    public var ahead: Set<Int64> = []
+
+    public init(through: Int64 = 0, ahead: Set<Int64> = []) {
+        self.through = through
+        self.ahead = ahead
+    }
+
+    /// Records `sequence` as applied; false when it was already.
+    public mutating func accept(_ sequence: Int64) -> Bool {
+        guard sequence != through + 1 else {
+            through = sequence
+            while !ahead.isEmpty, ahead.remove(through + 1) != nil { through += 1 }
+            return true
+        }
+        return sequence > through && ahead.insert(sequence).inserted
     }
 }
 

@@ -46,7 +46,10 @@ public struct PartitionCore {
     private var entries: [Address: Entry] = [:]
     private(set) var timers = TimerTable()
     public private(set) var positions: [String: Int64] = [:]
-    public private(set) var applied: [Int32: MessageID] = [:]
+    /// What was applied from each sender partition.
+    public private(set) var applied: [Int32: ChannelMark] = [:]
+    /// The last sequence number sent to each partition.
+    public private(set) var sent: [Int32: Int64] = [:]
     /// The open epoch.
     public private(set) var epoch: Int64 = 1
     private var nextIndex: Int32 = 0
@@ -140,10 +143,11 @@ public struct PartitionCore {
                 if position == nil { countLocalAck(LocalAck(senderPartition: envelope.id.partition, epoch: envelope.id.epoch)) }
                 let sender = envelope.id.partition
                 if let index = applied.index(forKey: sender) {
-                    guard envelope.id > applied.values[index] else { return }
-                    applied.values[index] = envelope.id
+                    guard applied.values[index].accept(envelope.sequence) else { return }
                 } else {
-                    applied[sender] = envelope.id
+                    var mark = ChannelMark()
+                    _ = mark.accept(envelope.sequence)
+                    applied[sender] = mark
                 }
                 inputsChanged = true
             }
@@ -235,10 +239,12 @@ public struct PartitionCore {
                 invoking = false
             }
         } else if case .transaction(let message) = payload, message.isSignal {
-            signals.append((Envelope(id: MessageID(partition: partition, epoch: 0, index: 0), target: target, source: caller,
-                                     payload: payload, isSignal: true), owner))
+            signals.append((Envelope(id: MessageID(partition: partition, epoch: 0, index: 0), sequence: 0, target: target,
+                                     source: caller, payload: payload, isSignal: true), owner))
         } else {
-            let envelope = Envelope(id: takeID(), target: target, source: caller, payload: payload)
+            let sequence = sent[owner, default: 0] + 1
+            sent[owner] = sequence
+            let envelope = Envelope(id: takeID(), sequence: sequence, target: target, source: caller, payload: payload)
             outbox.append(.envelope(envelope, targetPartition: owner))
         }
     }
@@ -436,7 +442,7 @@ public struct PartitionCore {
             partition: partition, epoch: epoch, isSnapshot: snapshot, states: stateChanges, transactions: transactionChanges,
             timersAdded: (snapshot ? Array(timers.timers.keys).sorted() : timersAdded).compactMap { timers.timers[$0] },
             timersRemoved: snapshot ? [] : timersRemoved,
-            positions: positions, applied: applied, outbox: outboxByEpoch,
+            positions: positions, applied: applied, sent: sent, outbox: outboxByEpoch,
             completedThrough: completedThrough, nextTimerSequence: nextTimerSequence
         )
         flushLocalAcks()
@@ -552,6 +558,7 @@ public struct PartitionCore {
         for timer in record.timersAdded { timers.add(timer) }
         positions = record.positions
         applied = record.applied
+        sent = record.sent
         for (epoch, items) in record.outbox { unacknowledged[epoch] = (items, items.count) }
         completedThrough = max(completedThrough, record.completedThrough)
         unacknowledged = unacknowledged.filter { $0.key > completedThrough }

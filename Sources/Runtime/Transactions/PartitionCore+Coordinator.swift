@@ -103,7 +103,14 @@ extension PartitionCore {
     // MARK: Two-phase commit
 
     mutating func receive(_ vote: Vote, of participant: Address, for ref: TransactionRef, at coordinator: Address, now: Int64) {
-        guard var transaction = active(ref, at: coordinator), transaction.transactionProtocol == .twoPhaseCommit,
+        guard var transaction = active(ref, at: coordinator) else {
+            // A yes for an attempt that ended: it was aborted (a committed attempt had every
+            // yes before it ended). The participant took the lock after the abort passed it,
+            // when a rebalance reordered the two; release it.
+            if case .yes = vote { send(.abort(ref), from: coordinator, to: participant, now: now) }
+            return
+        }
+        guard transaction.transactionProtocol == .twoPhaseCommit,
               let position = transaction.participants.firstIndex(where: { $0.address == participant }),
               transaction.participants[position].votedYes == nil
         else { return }
