@@ -67,7 +67,7 @@ struct KafkaThroughput: AsyncParsableCommand {
         let path = NSTemporaryDirectory() + "kafka-throughput-\(UUID().uuidString).txt"
         let line = String(repeating: "x", count: size) + "\n"
         let chunk = String(repeating: line, count: 10_000)
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         for _ in 0..<(records / 10_000) { handle.write(Data(chunk.utf8)) }
         for _ in 0..<(records % 10_000) { handle.write(Data(line.utf8)) }

@@ -139,7 +139,7 @@ final class PartitionTask: Sendable {
                     case .acknowledged(let epoch, let count):
                         core.acknowledge(epoch: epoch, count: count)
                     case .delivered(let epoch, let count):
-                        core.acknowledge(epoch: epoch, count: count)
+                        core.delivered(epoch: epoch, count: count)
                         outstandingReleases -= 1
                     case .durable(let epoch):
                         inFlight -= 1

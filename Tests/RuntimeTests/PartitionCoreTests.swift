@@ -162,6 +162,33 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
         #expect(restored.unacknowledgedOutbox.first?.items.first?.id == MessageID(partition: 0, epoch: 1, index: 0))
     }
 
+    /// A partition stopped before a local receiver acknowledged its messages releases them
+    /// again after recovery, but not the epoch's egress records the broker already has.
+    @Test func deliveredEgressIsNotReleasedAgainAfterRecovery() throws {
+        for snapshot in [false, true] {
+            var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+            var log: [EpochRecord] = []
+            core.process(ingress("a1", "forward", offset: 0), now: 0)
+            core.process(ingress("a1", "egress", offset: 1), now: 0)
+            let first = try #require(try core.closeEpoch()).record
+            log.append(first)
+            core.delivered(epoch: first.epoch, count: 1)  // the egress record; the message to partition 1 is not acknowledged
+            #expect(core.hasChanges, "the delivery is recorded")
+            log.append(try #require(try core.closeEpoch(snapshot: snapshot)).record)
+
+            var restored = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+            for record in log.drop(while: { snapshot && !$0.isSnapshot }) {
+                try restored.restore(try EpochRecord(decoding: record.encoded()))
+            }
+            let items = try #require(restored.unacknowledgedOutbox.first { $0.epoch == first.epoch }).items
+            #expect(items.count == 1)
+            guard case .envelope(let envelope, 1) = items.first else { Issue.record("not the message: \(items)"); continue }
+            #expect(envelope.target.id == "b-a1")
+            restored.acknowledge(epoch: first.epoch)
+            #expect(restored.unacknowledgedOutbox.isEmpty, "one acknowledgement per item released again")
+        }
+    }
+
     @Test func malformedBytesAreRejectedWithoutTrapping() {
         #expect(throws: (any Error).self) { try EpochRecord(decoding: [1, 2, 3]) }
         #expect(throws: (any Error).self) { try Envelope(decoding: [0xff, 0xff, 0xff]) }

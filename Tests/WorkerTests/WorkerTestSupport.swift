@@ -64,7 +64,7 @@ final class WorkerProcess: Sendable {
         let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/\(product)"
         let path = FileManager.default.isExecutableFile(atPath: binary.path) ? binary.path : fallback
         logPath = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(6)).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process = Process()
         process.executableURL = URL(fileURLWithPath: path)

@@ -42,6 +42,9 @@ public struct EpochRecord: Sendable {
     /// Outbox items by the epoch that produced them: this epoch's, and in a snapshot also the
     /// earlier ones not yet acknowledged.
     public var outbox: [(epoch: Int64, items: [OutboxItem])]
+    /// Earlier epochs whose egress and dead-letter records the broker has confirmed since the
+    /// previous record; recovery does not release those again.
+    public var delivered: [Int64]
     /// Every outbox item of epochs up to here has been acknowledged.
     public var completedThrough: Int64
     public var nextTimerSequence: Int64

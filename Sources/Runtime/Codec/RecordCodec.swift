@@ -155,7 +155,7 @@ extension Envelope {
 }
 
 extension EpochRecord {
-    static let formatVersion = 4
+    static let formatVersion = 5
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 1_024)
@@ -202,6 +202,8 @@ extension EpochRecord {
             writer.write(items.count)
             for item in items { writer.write(item) }
         }
+        writer.write(delivered.count)
+        for epoch in delivered { writer.write(epoch) }
         writer.write(completedThrough)
         writer.write(nextTimerSequence)
         return writer.bytes
@@ -252,6 +254,8 @@ extension EpochRecord {
             for _ in 0..<(try reader.readCount()) { items.append(try reader.readOutboxItem()) }
             outbox.append((epoch, items))
         }
+        delivered = []
+        for _ in 0..<(try reader.readCount()) { delivered.append(try reader.readInt64()) }
         completedThrough = try reader.readInt64()
         nextTimerSequence = try reader.readInt64()
     }

@@ -93,6 +93,11 @@ public enum OutboxItem: Sendable {
     case egress(EgressRecord, id: MessageID)
     case deadLetter(DeadLetter, id: MessageID)
 
+    /// An egress or dead-letter record: it leaves the application.
+    var isExternal: Bool {
+        if case .envelope = self { false } else { true }
+    }
+
     public var id: MessageID {
         switch self {
         case .envelope(let envelope, _): envelope.id

@@ -98,6 +98,8 @@ public struct PartitionCore {
     private var unacknowledged: [Int64: (items: [OutboxItem], pending: Int)] = [:]
     public private(set) var completedThrough: Int64 = 0
     private var completionsToRecord = false
+    /// Epochs whose Kafka outputs the broker confirmed in the open epoch, not yet complete.
+    private var deliveriesToRecord: [Int64] = []
 
     private struct Pending {
         let target: Address
@@ -393,7 +395,7 @@ public struct PartitionCore {
     /// True when the open epoch has something to checkpoint.
     public var hasChanges: Bool {
         !dirty.isEmpty || !timersAdded.isEmpty || !timersRemoved.isEmpty || inputsChanged || !outbox.isEmpty
-            || completionsToRecord || !localAcks.isEmpty || currentAck != nil || !lockChanges.isEmpty || !dirtyCoordinators.isEmpty
+            || completionsToRecord || !deliveriesToRecord.isEmpty || !localAcks.isEmpty || currentAck != nil || !lockChanges.isEmpty || !dirtyCoordinators.isEmpty
     }
 
     /// Ends the open epoch: returns its checkpoint record (the whole partition when `snapshot`)
@@ -442,7 +444,7 @@ public struct PartitionCore {
             partition: partition, epoch: epoch, isSnapshot: snapshot, states: stateChanges, transactions: transactionChanges,
             timersAdded: (snapshot ? Array(timers.timers.keys).sorted() : timersAdded).compactMap { timers.timers[$0] },
             timersRemoved: snapshot ? [] : timersRemoved,
-            positions: positions, applied: applied, sent: sent, outbox: outboxByEpoch,
+            positions: positions, applied: applied, sent: sent, outbox: outboxByEpoch, delivered: deliveriesToRecord,
             completedThrough: completedThrough, nextTimerSequence: nextTimerSequence
         )
         flushLocalAcks()
@@ -459,6 +461,7 @@ public struct PartitionCore {
         outbox = []
         localAcks = [:]
         completionsToRecord = false
+        deliveriesToRecord = []
         return (record, acks)
     }
 
@@ -482,6 +485,16 @@ public struct PartitionCore {
         entry.pending -= count
         unacknowledged[ackedEpoch] = entry
         advanceCompletion()
+    }
+
+    /// The broker has `count` of `epoch`'s outputs: all the records it sent to Kafka (egress,
+    /// dead letters, messages to other workers). Its egress and dead-letter records are then
+    /// never released again, even while messages to local partitions await acknowledgement.
+    public mutating func delivered(epoch deliveredEpoch: Int64, count: Int) {
+        acknowledge(epoch: deliveredEpoch, count: count)
+        guard unacknowledged[deliveredEpoch]?.items.contains(where: \.isExternal) == true else { return }
+        unacknowledged[deliveredEpoch]!.items.removeAll(where: \.isExternal)
+        deliveriesToRecord.append(deliveredEpoch)
     }
 
     /// The lock and coordinator entries to checkpoint: those changed in the open epoch, or all.
@@ -560,6 +573,11 @@ public struct PartitionCore {
         applied = record.applied
         sent = record.sent
         for (epoch, items) in record.outbox { unacknowledged[epoch] = (items, items.count) }
+        for epoch in record.delivered {
+            guard var entry = unacknowledged[epoch] else { continue }
+            entry.items.removeAll(where: \.isExternal)
+            unacknowledged[epoch] = (entry.items, entry.items.count)
+        }
         completedThrough = max(completedThrough, record.completedThrough)
         unacknowledged = unacknowledged.filter { $0.key > completedThrough }
         nextTimerSequence = record.nextTimerSequence
