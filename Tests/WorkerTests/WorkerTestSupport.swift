@@ -90,6 +90,9 @@ final class WorkerProcess: Sendable {
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// How many times this worker has logged a key partition recovered.
+    var recoveredPartitions: Int { log.split(separator: "\n").count { $0.contains("partition recovered") } }
 }
 
 /// Reads every record of a topic from the beginning, in the background.

@@ -2,36 +2,61 @@ import Foundation
 import Kafka
 import Testing
 
+/// A YCSB application on its own topics, run by worker and driver processes.
+struct YCSBScenario {
+    struct Results: Decodable {
+        struct Checks: Decodable {
+            var requests: Int
+            var unanswered: Int
+            var conflictingOutcomes: Int
+            var repeatedResponses: Int
+            var balanceTotal: Int?
+            var unreadAccounts: Int
+            var expectedBalanceTotal: Int
+        }
+
+        var statuses: [String: Int]
+        var checks: Checks
+    }
+
+    let id: String
+    var output: String { NSTemporaryDirectory() + id }
+
+    static func make(_ prefix: String) async throws -> YCSBScenario {
+        let scenario = YCSBScenario(id: Broker.uniqueID(prefix))
+        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap))
+        try await admin.createTopic("\(scenario.id)-requests", partitions: 4)
+        try await admin.createTopic("\(scenario.id)-responses", partitions: 4)
+        return scenario
+    }
+
+    func worker(_ name: String) throws -> WorkerProcess {
+        try WorkerProcess(["--app", "ycsb", "--application-id", id, "--partitions", "4", "--ycsb-requests", "\(id)-requests",
+                           "--ycsb-responses", "\(id)-responses"], name: name)
+    }
+
+    func driver(_ name: String, output: String, _ arguments: [String]) throws -> WorkerProcess {
+        try WorkerProcess(["--requests-topic", "\(id)-requests", "--responses-topic", "\(id)-responses", "--output", output] + arguments,
+                          name: name, product: "ycsb-driver")
+    }
+
+    func results(in output: String) throws -> Results {
+        try JSONDecoder().decode(Results.self, from: Data(contentsOf: URL(fileURLWithPath: output + "/results.json")))
+    }
+}
+
 extension WorkerSuites {
     /// The YCSB driver against a worker of the ycsb application, both as processes.
     @Suite(.serialized) struct YCSBDriverTests {
-        struct Results: Decodable {
-            struct Checks: Decodable {
-                var requests: Int
-                var unanswered: Int
-                var conflictingOutcomes: Int
-                var balanceTotal: Int?
-                var expectedBalanceTotal: Int
-            }
-
-            var statuses: [String: Int]
-            var checks: Checks
-        }
-
         @Test func theDriverLoadsRunsAndChecksAWorkload() async throws {
-            let id = Broker.uniqueID("ycsb")
-            let admin = try KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap))
-            try await admin.createTopic("\(id)-requests", partitions: 4)
-            try await admin.createTopic("\(id)-responses", partitions: 4)
-            let worker = try WorkerProcess(["--app", "ycsb", "--application-id", id, "--partitions", "4", "--ycsb-requests", "\(id)-requests",
-                                            "--ycsb-responses", "\(id)-responses"], name: "ycsb-worker")
-            let output = NSTemporaryDirectory() + id
-            let driver = try WorkerProcess(["--requests-topic", "\(id)-requests", "--responses-topic", "\(id)-responses", "--records", "300",
-                                            "--rate", "200", "--seconds", "3", "--output", output], name: "ycsb-driver", product: "ycsb-driver")
+            let ycsb = try await YCSBScenario.make("ycsb")
+            let worker = try ycsb.worker("ycsb-worker")
+            let output = ycsb.output
+            let driver = try ycsb.driver("ycsb-driver", output: output, ["--records", "300", "--rate", "200", "--seconds", "3"])
             try await eventually("the driver to finish", seconds: 180) { !driver.process.isRunning }
             #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log)")
 
-            let results = try JSONDecoder().decode(Results.self, from: Data(contentsOf: URL(fileURLWithPath: output + "/results.json")))
+            let results = try ycsb.results(in: output)
             #expect(results.checks.requests == 600)
             #expect(results.checks.unanswered == 0 && results.checks.conflictingOutcomes == 0)
             #expect(results.checks.balanceTotal == results.checks.expectedBalanceTotal)
@@ -43,9 +68,9 @@ extension WorkerSuites {
 
             // The step-up search on the same accounts; a p99 bound of 1 ms ends it after one step.
             let searchOutput = output + "-search"
-            let search = try WorkerProcess(["--requests-topic", "\(id)-requests", "--responses-topic", "\(id)-responses", "--records", "300",
-                                            "--skip-load", "--search", "--rate", "100", "--step-seconds", "2", "--max-p99", "1",
-                                            "--output", searchOutput], name: "ycsb-search", product: "ycsb-driver")
+            let search = try ycsb.driver("ycsb-search", output: searchOutput, [
+                "--records", "300", "--skip-load", "--search", "--rate", "100", "--step-seconds", "2", "--max-p99", "1",
+            ])
             try await eventually("the search to finish", seconds: 120) { !search.process.isRunning }
             #expect(search.process.terminationStatus == 0, "\(search.log)")
             let steps = try String(contentsOfFile: searchOutput + "/steps.csv", encoding: .utf8).split(separator: "\n")
