@@ -29,6 +29,7 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "Minimum milliseconds between two checkpoints of a partition.") var checkpointInterval = 5
     @Option(help: "A full snapshot every this many epochs.") var snapshotEvery = 2_000
     @Option(help: "Unprocessed input records per partition before its inputs pause.") var maxBuffered = 20_000
+    @Option(help: "Input records larger than this (key plus value, bytes) go to the dead-letter topic.") var maxRecordBytes = 1_000_000
     @Option(help: "Milliseconds after which an undecided 2PC transaction is aborted and reported retryable.")
     var transactionTimeout: Int64 = 10_000
     @Option(help: "Restarts of a deadlock victim before it is reported retryable.") var maxDeadlockRetries = 10
@@ -59,6 +60,7 @@ struct StatefunWorker: AsyncParsableCommand {
         configuration.checkpointIntervalMilliseconds = checkpointInterval
         configuration.snapshotEveryEpochs = snapshotEvery
         configuration.maxBufferedRecordsPerPartition = maxBuffered
+        configuration.maxRecordBytes = maxRecordBytes
         configuration.transactionTimeoutMilliseconds = transactionTimeout
         configuration.maxDeadlockRetries = maxDeadlockRetries
         for property in kafkaProperties {

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Testing
+import Worker
 
 extension WorkerSuites {
     /// The engine under faults, on the local broker with worker and driver processes.
@@ -55,6 +56,65 @@ extension WorkerSuites {
                          `protocol`, checks.requests, "\(results.statuses)", checks.unanswered, checks.conflictingOutcomes,
                          checks.repeatedResponses, seconds[seconds.count / 2], seconds.last ?? 0))
             for worker in workers { worker.terminate() }
+        }
+
+        /// Malformed records amid normal YCSB-T traffic: each is answered 400 (or 404 for an
+        /// unknown account) when it carries a request id, and otherwise lands in the dead-letter
+        /// topic with its reason; the normal traffic's checks still pass.
+        @Test func malformedInputAmidTrafficIsAnsweredOrDeadLettered() async throws {
+            let ycsb = try await YCSBScenario.make("malformed")
+            let worker = try ycsb.worker("malformed-worker", ["--max-record-bytes", "65536"])
+            let answers = try TopicReader("\(ycsb.id)-responses", partitions: 4)
+            let deadLetters = try TopicReader("\(ycsb.id)-dead-letters", partitions: 1)
+            let driver = try ycsb.driver("malformed-driver", output: ycsb.output, ["--records", "500", "--rate", "200", "--seconds", "10"])
+            try await eventually("the run phase", seconds: 120) { driver.log.contains("run:") }
+
+            var generator = SystemRandomNumberGenerator()
+            let randomBytes = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let huge = #"{"request_id":"huge","op":"update","key":"user1","fields":{"field0":""# + String(repeating: "x", count: 100_000) + #""}}"#
+            // (what, key, value, the status it is answered with; nil: dead-lettered)
+            let inputs: [(String, String?, [UInt8], Int?)] = [
+                ("random bytes", "junk", randomBytes, nil),
+                ("invalid JSON", "user1", Array(#"{"request_id":"cut","op":"#.utf8), nil),
+                ("wrong types", "t-types", Array(#"{"request_id":"types","op":"transfer","from":"user1","to":"user2","amount":"five"}"#.utf8), 400),
+                ("no request id", "user1", Array(#"{"op":"read","key":"user1"}"#.utf8), nil),
+                ("huge value", "user1", Array(huge.utf8), nil),
+                ("unknown op", "user1", Array(#"{"request_id":"scan","op":"scan","key":"user1"}"#.utf8), 400),
+                ("empty key", "", Array(#"{"request_id":"empty","op":"read","key":""}"#.utf8), 400),
+                ("negative amount", "neg", Array(#"{"request_id":"neg","op":"transfer","from":"user1","to":"user2","amount":-5}"#.utf8), 400),
+                ("unknown account", "nobody", Array(#"{"request_id":"nobody","op":"read","key":"nobody"}"#.utf8), 404),
+                ("transfer to an unknown account", "t-nobody",
+                 Array(#"{"request_id":"t-nobody","op":"transfer","from":"user1","to":"nobody","amount":1}"#.utf8), 404),
+            ]
+            let producer = try Broker.producer()
+            for (_, key, value, _) in inputs {
+                try await producer.send(ProducerRecord(topic: "\(ycsb.id)-requests", key: key.map { Array($0.utf8) }, value: value))
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            try await producer.shutdown()
+
+            try await eventually("the driver to finish", seconds: 300) { !driver.process.isRunning }
+            #expect(driver.process.terminationStatus == 0, "normal traffic is unaffected: \(driver.log)")
+            let answered = inputs.compactMap { input in input.3.map { (input.0, $0) } }
+            let deadLettered = inputs.filter { $0.3 == nil }.map(\.0)
+            try await deadLetters.wait("\(deadLettered.count) dead letters") { $0.count >= deadLettered.count }
+            struct Answer: Decodable { var request_id: String; var status: Int }
+            let statuses = Dictionary(answers.records.compactMap { record in
+                (try? JSONDecoder().decode(Answer.self, from: Data(record.valueText.utf8))).map { ($0.request_id, $0.status) }
+            }, uniquingKeysWith: { first, _ in first })
+            let ids = ["wrong types": "types", "unknown op": "scan", "empty key": "empty", "negative amount": "neg", "unknown account": "nobody",
+                       "transfer to an unknown account": "t-nobody"]
+            for (what, status) in answered {
+                #expect(statuses[ids[what]!] == status, "\(what) is answered \(status)")
+            }
+            #expect(deadLetters.records.count == deadLettered.count, "one dead letter per record nobody can be answered for")
+            let reasons = deadLetters.records.map { $0.headerText(WorkerHeaders.reason) ?? "" }
+            #expect(reasons.allSatisfy { !$0.isEmpty }, "each dead letter says why: \(reasons)")
+            #expect(reasons.contains("too-large"))
+            print("malformed input: \(inputs.count) sent; answered \(answered.map { "\($0.0) \($0.1)" }.joined(separator: ", ")); dead-lettered \(zip(deadLettered, reasons).map { "\($0) (\($1))" }.joined(separator: ", "))")
+            worker.terminate()
+            await answers.close()
+            await deadLetters.close()
         }
 
         /// The transactions on the transaction log without an outcome.

@@ -30,9 +30,9 @@ struct YCSBScenario {
         return scenario
     }
 
-    func worker(_ name: String) throws -> WorkerProcess {
+    func worker(_ name: String, _ arguments: [String] = []) throws -> WorkerProcess {
         try WorkerProcess(["--app", "ycsb", "--application-id", id, "--partitions", "4", "--ycsb-requests", "\(id)-requests",
-                           "--ycsb-responses", "\(id)-responses"], name: name)
+                           "--ycsb-responses", "\(id)-responses"] + arguments, name: name)
     }
 
     func driver(_ name: String, output: String, _ arguments: [String]) throws -> WorkerProcess {

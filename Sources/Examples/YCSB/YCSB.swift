@@ -1,3 +1,4 @@
+import Foundation
 import StatefulFunctions
 
 /// The YCSB-T application: accounts with a balance and ten text fields, read and updated one
@@ -156,7 +157,11 @@ public enum YCSB {
             try respond(context, Response(request_id: request.request_id, op: request.op, status: refusal.status, reason: refusal.description))
         }
         app.bind(rejection) { context, message in
-            let request = try message.decode(Request.self)
+            guard let request = try? message.decode(Request.self) else {
+                // Only its id could be read.
+                let id = try message.decode(RequestID.self).request_id
+                return try respond(context, Response(request_id: id, op: "", status: 400, reason: "malformed request: \(problem(message))"))
+            }
             try respond(context, Response(request_id: request.request_id, op: request.op, status: 400,
                                           reason: validationError(request) ?? "transactions are disabled"))
         }
@@ -199,9 +204,13 @@ public enum YCSB {
 
         app.ingress(IngressBinding(topic: requestsTopic) { record in
             // Without a request id there is nobody to answer: the record goes to the dead letters.
-            guard let request = try? Message(bytes: record.value ?? []).decode(Request.self), !request.request_id.isEmpty else {
-                return nil
+            let message = Message(bytes: record.value ?? [])
+            guard let request = try? message.decode(Request.self) else {
+                // Malformed, but with an id to answer: the rejection function answers 400.
+                guard let id = try? message.decode(RequestID.self).request_id, !id.isEmpty else { return nil }
+                return Address(rejection, id)
             }
+            guard !request.request_id.isEmpty else { return nil }
             return transactions || request.op != "transfer" ? route(request) : Address(rejection, request.request_id)
         })
         app.egress(topic: responsesTopic)
@@ -215,6 +224,11 @@ public enum YCSB {
         return result.partialValue
     }
 
+    /// The request id of a request that does not decode otherwise.
+    struct RequestID: Decodable {
+        var request_id: String
+    }
+
     /// Where a request goes: a transfer to its coordinator, other ops to the account, and a
     /// request that cannot be carried out to the rejection function, which answers 400.
     public static func route(_ request: Request) -> Address {
@@ -222,6 +236,29 @@ public enum YCSB {
         switch request.op {
         case "transfer": return Address(request.protocol == "saga" ? sagaTransfer : transfer, request.request_id)
         default: return Address(account, request.key!)
+        }
+    }
+
+    /// What is wrong with a request that does not decode, in a few words.
+    static func problem(_ message: Message) -> String {
+        func path(_ context: DecodingError.Context, _ key: CodingKey? = nil) -> String {
+            (context.codingPath + (key.map { [$0] } ?? [])).map(\.stringValue).joined(separator: ".")
+        }
+        let error: DecodingError
+        do {
+            _ = try JSONDecoder().decode(Request.self, from: Data(message.payload))
+            return "not a request"
+        } catch let decoding as DecodingError {
+            error = decoding
+        } catch {
+            return "not a request"
+        }
+        switch error {
+        case .typeMismatch(let type, let context): return "\(path(context)) must be \(type == String.self ? "a string" : "\(type)")"
+        case .valueNotFound(_, let context): return "\(path(context)) is null"
+        case .keyNotFound(let key, let context): return "\(path(context, key)) is missing"
+        case .dataCorrupted(let context): return context.codingPath.isEmpty ? "not JSON" : "\(path(context)) is invalid"
+        @unknown default: return "not a request"
         }
     }
 
