@@ -42,6 +42,8 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "YCSB: the requests topic.") var ycsbRequests = YCSB.requestsTopic
     @Option(help: "YCSB: the responses topic.") var ycsbResponses = YCSB.responsesTopic
     @Flag(help: "YCSB: bind no transfer coordinators (transfers are answered 400), as a baseline.") var ycsbNoTransactions = false
+    @Option(help: ArgumentHelp("Fault tests only: kill this worker right after a 2PC coordinator's prepare or decision.",
+                               visibility: .hidden)) var crashAfter: CrashPoint?
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -63,6 +65,7 @@ struct StatefunWorker: AsyncParsableCommand {
         configuration.maxRecordBytes = maxRecordBytes
         configuration.transactionTimeoutMilliseconds = transactionTimeout
         configuration.maxDeadlockRetries = maxDeadlockRetries
+        configuration.crashAfter = crashAfter
         for property in kafkaProperties {
             guard let equals = property.firstIndex(of: "=") else {
                 throw ValidationError("--kafka expects name=value, got \(property)")
@@ -76,3 +79,5 @@ struct StatefunWorker: AsyncParsableCommand {
         try await group.run()
     }
 }
+
+extension CrashPoint: ExpressibleByArgument {}

@@ -277,6 +277,9 @@ final class PartitionTask: Sendable {
                 }
             }
             guard !remote.isEmpty else { return }
+            let crash = configuration.crashAfter.flatMap { point in
+                items.contains { point.matches($0, logTopic: configuration.transactionLogTopic) } ? point : nil
+            }
             outstandingReleases += 1
             let producer = deps.producer, mailbox = task.mailbox, logger = deps.logger, previous = lastRelease
             // Handed to the producer in epoch order, so that a channel's messages stay in order.
@@ -292,6 +295,10 @@ final class PartitionTask: Sendable {
                     do {
                         _ = try await delivery.value.acknowledged()
                         mailbox.post(.delivered(epoch: epoch, count: remote.count))
+                        if let crash {
+                            logger.critical("fault injection: killing the worker after a 2PC \(crash.rawValue)")
+                            kill(getpid(), SIGKILL)
+                        }
                         return
                     } catch {
                         // Re-sending is safe: receivers drop repeats by sequence number. Keep

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Runtime
 
@@ -34,6 +35,9 @@ public struct WorkerConfiguration: Sendable {
     public var replicationFactor = 1
     /// librdkafka properties for the worker's producer and consumers (e.g. `fetch.wait.max.ms`).
     public var kafkaProperties: [String: String] = [:]
+    /// Fault tests only: the process kills itself with SIGKILL as soon as the broker has a
+    /// 2PC coordinator's step of this kind. nil (never) by default.
+    public var crashAfter: CrashPoint?
 
     public init(bootstrapServers: String, applicationID: String) {
         self.bootstrapServers = bootstrapServers
@@ -52,4 +56,27 @@ public struct WorkerConfiguration: Sendable {
     }
     /// The group whose committed offsets point at each partition's latest snapshot.
     var snapshotGroup: String { "\(applicationID)-snapshots" }
+}
+
+/// A step of a 2PC coordinator after which a fault test kills the worker.
+public enum CrashPoint: String, Sendable, CaseIterable {
+    /// The transaction started: its prepares are out, no decision yet.
+    case prepare
+    /// The transaction was decided: its commit or abort messages are out.
+    case decision
+
+    /// Whether `item` is this step's record on the transaction log `logTopic`.
+    func matches(_ item: OutboxItem, logTopic: String) -> Bool {
+        struct Step: Decodable {
+            var `protocol`: String
+            var state: String
+        }
+        guard case .egress(let record, _) = item, record.topic == logTopic, let value = record.value,
+              let step = try? JSONDecoder().decode(Step.self, from: Data(value)), step.protocol == "2pc"
+        else { return false }
+        return switch self {
+        case .prepare: step.state == "started"
+        case .decision: ["committed", "failed", "aborted"].contains(step.state)
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Bank
 import Foundation
 import Kafka
 import Testing
@@ -56,6 +57,29 @@ extension WorkerSuites {
                          `protocol`, checks.requests, "\(results.statuses)", checks.unanswered, checks.conflictingOutcomes,
                          checks.repeatedResponses, seconds[seconds.count / 2], seconds.last ?? 0))
             for worker in workers { worker.terminate() }
+        }
+
+        /// The worker running a 2PC transfer's coordinator is killed right after the prepares
+        /// or right after the decision went out; after a replacement starts, the transfer has
+        /// one outcome, applied at both accounts, and neither stays locked.
+        @Test(arguments: CrashPoint.allCases)
+        func aCoordinatorKilledBetweenPhasesStillReachesOneOutcome(point: CrashPoint) async throws {
+            let bank = try await BankScenario.make("phase-\(point.rawValue)")
+            let crashing = try WorkerProcess(bank.processArguments + ["--crash-after", point.rawValue], name: "phase-\(point.rawValue)")
+            try await bank.open(["a", "b"], balance: 100)
+            let transfer = Bank.Request(request_id: "t1", op: "transfer", amount: 30, from: "a", to: "b")
+            try await bank.send([transfer])
+            try await eventually("the worker to kill itself", seconds: 60) { !crashing.process.isRunning }
+            #expect(crashing.log.contains("fault injection: killing the worker after a 2PC \(point.rawValue)"))
+
+            let replacement = try WorkerProcess(bank.processArguments, name: "phase-\(point.rawValue)-replacement")
+            let answers = try await bank.waitForAnswers(["t1"])
+            #expect(answers["t1"]?.status == 200 || answers["t1"]?.status == 409, "\(String(describing: answers["t1"]))")
+            let balances = try await bank.balances(["a", "b"], round: "end")
+            BankScenario.expectLedger(balances, opening: 100, transfers: [transfer], answers: answers)
+            print("coordinator killed after the \(point.rawValue): outcome \(answers["t1"]?.status ?? 0), balances \(balances)")
+            replacement.terminate()
+            try await bank.close()
         }
 
         /// Malformed records amid normal YCSB-T traffic: each is answered 400 (or 404 for an
