@@ -143,14 +143,7 @@ public struct PartitionCore {
             if let position, !accept(position) { return }
             if !envelope.isSignal {
                 if position == nil { countLocalAck(LocalAck(senderPartition: envelope.id.partition, epoch: envelope.id.epoch)) }
-                let sender = envelope.id.partition
-                if let index = applied.index(forKey: sender) {
-                    guard applied.values[index].accept(envelope.sequence) else { return }
-                } else {
-                    var mark = ChannelMark()
-                    _ = mark.accept(envelope.sequence)
-                    applied[sender] = mark
-                }
+                guard applied[envelope.id.partition, default: ChannelMark()].accept(envelope.sequence) else { return }
                 inputsChanged = true
             }
             route(envelope.target, caller: envelope.source, payload: envelope.payload, origin: .function(envelope.source), now: now)
@@ -395,7 +388,8 @@ public struct PartitionCore {
     /// True when the open epoch has something to checkpoint.
     public var hasChanges: Bool {
         !dirty.isEmpty || !timersAdded.isEmpty || !timersRemoved.isEmpty || inputsChanged || !outbox.isEmpty
-            || completionsToRecord || !deliveriesToRecord.isEmpty || !localAcks.isEmpty || currentAck != nil || !lockChanges.isEmpty || !dirtyCoordinators.isEmpty
+            || completionsToRecord || !deliveriesToRecord.isEmpty || !localAcks.isEmpty || currentAck != nil
+            || !lockChanges.isEmpty || !dirtyCoordinators.isEmpty
     }
 
     /// Ends the open epoch: returns its checkpoint record (the whole partition when `snapshot`)
