@@ -7,6 +7,9 @@ struct Summary: Codable {
     struct Checks: Codable {
         var requests = 0
         var unanswered = 0
+        /// Requests still without an answer when the checks ran (at most 100), to look up in the
+        /// workers' logs; empty when the unanswered ones were only late.
+        var stillUnansweredIDs: [String] = []
         /// Requests answered twice with different outcomes: must be 0.
         var conflictingOutcomes = 0
         /// Repeats of the same response record (dropped by request id).
@@ -56,9 +59,10 @@ struct Summary: Codable {
         (statuses, checks) = tracker.withState { state in
             var statuses: [String: Int] = [:]
             for id in ids { if let status = state.answers[id]?.status { statuses["\(status)", default: 0] += 1 } }
-            return (statuses, Checks(requests: ids.count, unanswered: missing, conflictingOutcomes: state.conflicting,
-                                     repeatedResponses: state.repeats, balanceTotal: balanceTotal, unreadAccounts: unreadAccounts,
-                                     expectedBalanceTotal: expectedTotal))
+            let stillUnanswered = missing == 0 ? [] : Array(ids.filter { state.answers[$0] == nil }.prefix(100))
+            return (statuses, Checks(requests: ids.count, unanswered: missing, stillUnansweredIDs: stillUnanswered,
+                                     conflictingOutcomes: state.conflicting, repeatedResponses: state.repeats,
+                                     balanceTotal: balanceTotal, unreadAccounts: unreadAccounts, expectedBalanceTotal: expectedTotal))
         }
     }
 

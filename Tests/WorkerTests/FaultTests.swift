@@ -45,7 +45,7 @@ extension WorkerSuites {
             // Known bug, not yet found: in one of three saga runs 2 of 8,000 requests stayed
             // unanswered (the other checks held). Recorded as a known issue until it is fixed.
             withKnownIssue("sagas under repeated kills may leave a request unanswered", isIntermittent: true) {
-                #expect(checks.unanswered == 0, "no request is lost")
+                #expect(checks.unanswered == 0, "no request is lost; still unanswered at the end: \(checks.stillUnansweredIDs)")
                 #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log)")
             } when: { `protocol` == "saga" }
             #expect(checks.conflictingOutcomes == 0, "no request has two outcomes")
@@ -53,8 +53,12 @@ extension WorkerSuites {
             #expect(checks.balanceTotal == checks.expectedBalanceTotal, "the sum of balances is conserved")
             #expect(Set(results.statuses.keys).isSubset(of: ["200", "409", "422"]), "statuses: \(results.statuses)")
 
-            let inFlight = try await Self.transactionsWithoutOutcome(ycsb.id)
+            let log = try await Self.transactionLog(ycsb.id)
+            let inFlight = try Self.transactionsWithoutOutcome(log)
             #expect(inFlight.isEmpty, "transactions left in flight: \(inFlight.prefix(5))")
+            for request in checks.stillUnansweredIDs {
+                print("unanswered \(request), its transaction log: \(log.filter { $0.contains("\(request)\"") })")
+            }
 
             let seconds = recoveries.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }.sorted()
             print(String(format: "kills %@: 5 kills survived, %d requests, statuses %@, %d lost, %d with two outcomes, %d repeated response records, recovery p50 %.1f s, max %.1f s",
@@ -145,17 +149,22 @@ extension WorkerSuites {
             await deadLetters.close()
         }
 
-        /// The transactions on the transaction log without an outcome.
-        static func transactionsWithoutOutcome(_ id: String) async throws -> [String] {
-            struct Step: Decodable { var transaction: String; var state: String }
+        /// The records of the application's transaction log, as text.
+        static func transactionLog(_ id: String) async throws -> [String] {
             let log = try TopicReader("\(id)-transactions", partitions: 4)
             defer { Task { await log.close() } }
             try await eventually("the transaction log") { !log.records.isEmpty }
             try await Task.sleep(for: .seconds(2))
+            return log.records.map(\.valueText)
+        }
+
+        /// The transactions on the transaction log without an outcome.
+        static func transactionsWithoutOutcome(_ log: [String]) throws -> [String] {
+            struct Step: Decodable { var transaction: String; var state: String }
             // A repeat of an earlier step may come after the outcome, so look for any outcome.
             var ended: [String: Bool] = [:]
-            for record in log.records {
-                let step = try JSONDecoder().decode(Step.self, from: Data(record.valueText.utf8))
+            for text in log {
+                let step = try JSONDecoder().decode(Step.self, from: Data(text.utf8))
                 ended[step.transaction, default: false] = ended[step.transaction, default: false]
                     || ["committed", "failed", "aborted"].contains(step.state)
             }

@@ -8,6 +8,7 @@ struct YCSBScenario {
         struct Checks: Decodable {
             var requests: Int
             var unanswered: Int
+            var stillUnansweredIDs: [String]
             var conflictingOutcomes: Int
             var repeatedResponses: Int
             var balanceTotal: Int?
