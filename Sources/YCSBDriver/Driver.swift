@@ -54,7 +54,7 @@ struct Driver: AsyncParsableCommand {
         let keys = (0..<records).map { "user\($0)" }
 
         if !skipLoad {
-            print("load: inserting \(records) accounts of balance \(YCSB.defaultBalance) with ten fields each")
+            progress("load: inserting \(records) accounts of balance \(YCSB.defaultBalance) with ten fields each")
             let started = ContinuousClock.now
             var generator = SystemRandomNumberGenerator()
             let inserts = keys.map {
@@ -63,7 +63,7 @@ struct Driver: AsyncParsableCommand {
             try await client.send(inserts)
             let missing = await tracker.waitForAnswers(inserts.map(\.request_id), seconds: 120)
             guard missing == 0 else { throw ValidationError("load: \(missing) inserts not answered within 120 s") }
-            print(String(format: "load: done in %.1f s", (ContinuousClock.now - started).seconds))
+            progress(String(format: "load: done in %.1f s", (ContinuousClock.now - started).seconds))
         }
 
         let workload = Workload(keys: keys, read: read, update: update, chooser: KeyChooser(
@@ -83,7 +83,7 @@ struct Driver: AsyncParsableCommand {
             try summary.writeChart(StepSearch.chart(steps, title: "YCSB-T step-up search: \(description)"), to: output)
         } else {
             tracker.withState { $0.resetMeasurements() }
-            print("run: \(rate) requests/s for \(seconds) s, \(description)")
+            progress("run: \(rate) requests/s for \(seconds) s, \(description)")
             let progress = try await RunPhase(client: client, tracker: tracker, workload: workload, runID: runID, rate: rate,
                                               seconds: seconds).run()
             requestIDs = progress.requestIDs
@@ -160,4 +160,10 @@ struct Workload {
         let amount = Int.random(in: 0..<100, using: &generator) < refused ? 1_000_000_000_000 : Int.random(in: 1...100, using: &generator)
         return YCSB.Request(request_id: id, op: "transfer", from: key, to: to, amount: amount, protocol: `protocol`)
     }
+}
+
+/// Writes a line of live progress at once. `print` keeps its output in a buffer until exit
+/// when the output is a file or a pipe; progress must show while the run goes on.
+func progress(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -59,7 +59,7 @@ struct RunPhase {
         let window = tracker.withState { $0.takeWindow() }
         let row = ProgressRow(elapsed: elapsed, sent: sent, answered: window.count, p50Milliseconds: window.p50,
                               p99Milliseconds: window.p99, errors: window.errors)
-        print(String(format: "[%3d s] sent %5d/s  answered %5d/s  p50 %7.1f ms  p99 %7.1f ms  errors %d", row.elapsed, row.sent,
+        progress(String(format: "[%3d s] sent %5d/s  answered %5d/s  p50 %7.1f ms  p99 %7.1f ms  errors %d", row.elapsed, row.sent,
                      Int(row.answered), row.p50Milliseconds, row.p99Milliseconds, row.errors))
         return row
     }

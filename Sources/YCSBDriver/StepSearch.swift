@@ -26,7 +26,7 @@ struct StepSearch {
         var ids: [String] = []
         var rate = startRate
         while true {
-            print("step \(steps.count + 1): \(rate) requests/s for \(stepSeconds) s")
+            progress("step \(steps.count + 1): \(rate) requests/s for \(stepSeconds) s")
             tracker.withState { $0.resetMeasurements() }
             let started = ContinuousClock.now
             let phase = try await RunPhase(client: client, tracker: tracker, workload: workload, runID: "\(runID)-s\(steps.count)",
@@ -39,7 +39,7 @@ struct StepSearch {
             let latency = tracker.withState(\.latencyPercentiles)
             let sustained = achieved >= 0.95 * Double(rate) && latency[2] <= maxP99Milliseconds
             steps.append(Step(offered: rate, achieved: achieved, p50Milliseconds: latency[0], p99Milliseconds: latency[2], sustained: sustained))
-            print(String(format: "step %d: offered %d/s, achieved %.0f/s, p50 %.1f ms, p99 %.1f ms: %@", steps.count, rate, achieved,
+            progress(String(format: "step %d: offered %d/s, achieved %.0f/s, p50 %.1f ms, p99 %.1f ms: %@", steps.count, rate, achieved,
                          latency[0], latency[2], sustained ? "sustained" : "not sustained, stopping"))
             guard sustained else { return (steps, ids) }
             rate += increment

@@ -16,11 +16,12 @@ extension WorkerSuites {
             let ycsb = try await YCSBScenario.make("kills-\(`protocol`)")
             var workers = try (0..<2).map { try ycsb.worker("kills-\($0)") }
             let driver = try ycsb.driver("kills-driver", output: ycsb.output, [
-                "--records", "1000", "--rate", "200", "--seconds", "40", "--transfer", "50", "--read", "25", "--update", "25",
+                "--records", "1000", "--rate", "200", "--seconds", "80", "--transfer", "50", "--read", "25", "--update", "25",
                 "--protocol", `protocol`,
             ])
             try await eventually("the run phase", seconds: 120) { driver.log.contains("run:") }
 
+            // Five kills while requests flow (each waits for the recovery of the one before).
             var generator = SystemRandomNumberGenerator()
             var recoveries: [Duration] = []
             for kill in 1...5 {
@@ -39,11 +40,12 @@ extension WorkerSuites {
                 recoveries.append(ContinuousClock.now - killedAt)
             }
 
+            #expect(driver.process.isRunning, "the kills happened during the run phase")
             try await eventually("the driver to finish", seconds: 300) { !driver.process.isRunning }
             let results = try ycsb.results(in: ycsb.output)
             let checks = results.checks
-            // Known bug, not yet found: in one of three saga runs 2 of 8,000 requests stayed
-            // unanswered (the other checks held). Recorded as a known issue until it is fixed.
+            // Known bug, cause not found: in one saga run 2 of 8,000 requests stayed unanswered
+            // (the other checks held). Recorded as a known issue until it is fixed.
             withKnownIssue("sagas under repeated kills may leave a request unanswered", isIntermittent: true) {
                 #expect(checks.unanswered == 0, "no request is lost; still unanswered at the end: \(checks.stillUnansweredIDs)")
                 #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log)")
@@ -101,6 +103,7 @@ extension WorkerSuites {
             let driver = try ycsb.driver("malformed-driver", output: ycsb.output, ["--records", "500", "--rate", "200", "--seconds", "10"])
             try await eventually("the run phase", seconds: 120) { driver.log.contains("run:") }
 
+            // Five kills while requests flow (each waits for the recovery of the one before).
             var generator = SystemRandomNumberGenerator()
             let randomBytes = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let huge = #"{"request_id":"huge","op":"update","key":"user1","fields":{"field0":""# + String(repeating: "x", count: 100_000) + #""}}"#
