@@ -401,31 +401,34 @@ public struct PartitionCore {
         var stateChanges: [EpochRecord.StateChange] = []
         if snapshot {
             for (address, entry) in entries {
-                for (name, cell) in entry.state.entries {
-                    stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
-                }
-            }
-        } else {
-            for address in dirty {
-                guard let entry = entries[address] else { continue }
-                for name in entry.deletedNames {
-                    stateChanges.append(.init(address: address, name: name, value: nil))
-                }
-                for (name, cell) in entry.state.entries {
+                for (name, cell) in zip(entry.state.names, entry.state.cells) {
                     stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
                 }
             }
         }
         let transactionChanges = try transactionStateChanges(snapshot: snapshot)
+        // One lookup per dirty address: indices stay valid until an entry is removed, so the
+        // emptied entries are removed last.
+        var emptied: [Address] = []
         for address in dirty {
             guard let index = entries.index(forKey: address) else { continue }
+            if !snapshot {
+                let entry = entries.values[index]
+                for name in entry.deletedNames {
+                    stateChanges.append(.init(address: address, name: name, value: nil))
+                }
+                for (name, cell) in zip(entry.state.names, entry.state.cells) {
+                    stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
+                }
+            }
             if entries.values[index].state.isEmpty {
-                entries.remove(at: index)
+                emptied.append(address)
             } else {
                 entries.values[index].isDirty = false
                 entries.values[index].deletedNames = []
             }
         }
+        for address in emptied { entries[address] = nil }
         let items = outbox
         if !items.isEmpty { unacknowledged[epoch] = (items, items.count) }
         var outboxByEpoch: [(epoch: Int64, items: [OutboxItem])] = []

@@ -2,8 +2,9 @@
 /// the invocation leaves no state change and sends nothing.
 public typealias FunctionBody = @Sendable (Context, Message) throws -> Void
 
-/// A function type bound to its code and its declared state.
-public struct FunctionBinding: Sendable {
+/// A function type bound to its code and its declared state. A class: every invocation passes
+/// its binding along, and one reference count is cheaper than one per field.
+public final class FunctionBinding: Sendable {
     public enum Role: Sendable {
         case function(FunctionBody)
         case coordinator(CoordinatorSpec)
@@ -13,6 +14,13 @@ public struct FunctionBinding: Sendable {
     public let states: [any StateSpec]
     let stateNames: [String]
     public let role: Role
+
+    init(type: TypeName, states: [any StateSpec], role: Role) {
+        self.type = type
+        self.states = states
+        stateNames = states.map(\.name)
+        self.role = role
+    }
 
     /// The coordinator's protocol and code, when the type is a coordinator.
     public var coordinator: CoordinatorSpec? {
@@ -43,7 +51,7 @@ public struct Application: Sendable {
 
     /// Binds `type` to `body`, with the state it may use. Binding a type twice is a programming error.
     public mutating func bind(_ type: TypeName, states: [any StateSpec] = [], _ body: @escaping FunctionBody) {
-        add(FunctionBinding(type: type, states: states, stateNames: states.map(\.name), role: .function(body)))
+        add(FunctionBinding(type: type, states: states, role: .function(body)))
     }
 
     /// Binds `type` to a coordinator: for each message it receives, `plan` returns the invocations
@@ -55,7 +63,7 @@ public struct Application: Sendable {
         plan: @escaping PlanBody, outcome: @escaping OutcomeBody
     ) {
         let spec = CoordinatorSpec(transactionProtocol: transactionProtocol, plan: plan, outcome: outcome)
-        add(FunctionBinding(type: type, states: states, stateNames: states.map(\.name), role: .coordinator(spec)))
+        add(FunctionBinding(type: type, states: states, role: .coordinator(spec)))
     }
 
     private mutating func add(_ binding: FunctionBinding) {

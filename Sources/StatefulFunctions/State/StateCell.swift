@@ -37,28 +37,41 @@ public enum StateCell: @unchecked Sendable {
 }
 
 /// The state of one address: declared name → value. Functions declare few values, so a small
-/// array searched by name beats hashing.
+/// array searched by name beats hashing; names are kept apart from values so that the search
+/// touches only names.
 public struct AddressState: Sendable {
-    public var entries: [(name: String, cell: StateCell)] = []
+    @usableFromInline var storedNames: [String] = []
+    /// `storedCells[i]` is the value of `storedNames[i]`.
+    @usableFromInline var storedCells: [StateCell] = []
+
+    public var names: [String] { storedNames }
+    /// `cells[i]` is the value of `names[i]`.
+    public var cells: [StateCell] { storedCells }
 
     @inlinable
     public init() {}
 
-    public var isEmpty: Bool { entries.isEmpty }
+    public var isEmpty: Bool { storedNames.isEmpty }
 
     @inlinable
     public subscript(name: String) -> StateCell? {
         get {
-            for index in entries.indices where entries[index].name == name { return entries[index].cell }
-            return nil
+            guard let index = storedNames.firstIndex(of: name) else { return nil }
+            return storedCells[index]
         }
         set {
-            let index = entries.firstIndex { $0.name == name }
+            let index = storedNames.firstIndex(of: name)
             switch (index, newValue) {
-            case (let index?, let cell?): entries[index].cell = cell
-            case (let index?, nil): entries.remove(at: index)
-            case (nil, let cell?): entries.append((name, cell))
-            case (nil, nil): break
+            case (let index?, let cell?):
+                storedCells[index] = cell
+            case (let index?, nil):
+                storedNames.remove(at: index)
+                storedCells.remove(at: index)
+            case (nil, let cell?):
+                storedNames.append(name)
+                storedCells.append(cell)
+            case (nil, nil):
+                break
             }
         }
     }
