@@ -160,12 +160,29 @@ struct Pipeline: AsyncParsableCommand {
                             configuration: configuration, logger: Bench.quietLogger())
         let workerTask = Task { try await worker.run() }
 
+        // The in-memory broker slows down as it fills, so the paced latency runs come first and
+        // each round swaps which pipeline goes first; the bursts for throughput follow.
+        let echoPipeline = (input: echoIn, output: echoOut), enginePipeline = (input: "count-in-\(run)", output: "count-out-\(run)")
         var echoResults: [Result] = [], engineResults: [Result] = []
         for round in 1...rounds {
-            echoResults.append(try await measure(input: echoIn, output: echoOut, round: round))
-            engineResults.append(try await measure(input: "count-in-\(run)", output: "count-out-\(run)", round: round))
-            print(String(format: "round %d: echo %.0f/s p99 %.1f ms | counter %.0f/s p99 %.1f ms", round, echoResults.last!.throughput,
-                         echoResults.last!.p99, engineResults.last!.throughput, engineResults.last!.p99))
+            let echoFirst = round % 2 == 1
+            for isEcho in echoFirst ? [true, false] : [false, true] {
+                let pipeline = isEcho ? echoPipeline : enginePipeline
+                let latency = try await measureLatency(input: pipeline.input, output: pipeline.output, round: round)
+                if isEcho { echoResults.append(latency) } else { engineResults.append(latency) }
+            }
+            print(String(format: "latency round %d (%@ first): echo p99 %.1f ms | counter p99 %.1f ms", round,
+                         echoFirst ? "echo" : "counter", echoResults.last!.p99, engineResults.last!.p99))
+        }
+        for round in 1...rounds {
+            let echoFirst = round % 2 == 1
+            for isEcho in echoFirst ? [true, false] : [false, true] {
+                let pipeline = isEcho ? echoPipeline : enginePipeline
+                let throughput = try await measureThroughput(input: pipeline.input, output: pipeline.output, round: rounds + round)
+                if isEcho { echoResults[round - 1].throughput = throughput } else { engineResults[round - 1].throughput = throughput }
+            }
+            print(String(format: "throughput round %d: echo %.0f/s | counter %.0f/s", round, echoResults[round - 1].throughput,
+                         engineResults[round - 1].throughput))
         }
         let echoResult = Result.median(echoResults), engineResult = Result.median(engineResults)
 
@@ -200,28 +217,9 @@ struct Pipeline: AsyncParsableCommand {
         }
     }
 
-    /// A burst of `records` for throughput, then a paced run for latency.
-    func measure(input: String, output: String, round: Int) async throws -> Result {
-        let meter = try await OutputMeter.start(bootstrap: common.bootstrap, topic: output, partitions: common.partitions, round: round)
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: common.bootstrap)
-        producerConfiguration.lingerMilliseconds = 1
-        let producer = try KafkaProducer(configuration: producerConfiguration)
-
-        // Warm-up: the first records wait for the group join and recovery.
-        try await producer.send(ProducerRecord(topic: input, key: Array("warm".utf8), value: Bench.payload(round: round)))
-        try await meter.wait(for: 1, seconds: 60)
-        meter.reset()
-
-        let started = ContinuousClock.now
-        for index in 0..<records {
-            try await producer.enqueue(ProducerRecord(topic: input, key: Array("k\(index % keys)".utf8), value: Bench.payload(round: round)))
-        }
-        try await producer.flush()
-        try await meter.wait(for: records, seconds: 300)
-        let elapsed = ContinuousClock.now - started
-        let throughput = Double(records) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        meter.reset()
-
+    /// Produce-to-consume latency at a steady `rate`; throughput is filled in by `measureThroughput`.
+    func measureLatency(input: String, output: String, round: Int) async throws -> Result {
+        let (meter, producer) = try await start(input: input, output: output, round: round)
         let total = rate * seconds
         let interval = Duration.seconds(1) / rate
         let pacedStart = ContinuousClock.now
@@ -234,8 +232,35 @@ struct Pipeline: AsyncParsableCommand {
         let sorted = meter.latencies.sorted()
         try await producer.shutdown()
         await meter.close()
-        return Result(throughput: throughput, p50: Bench.percentile(sorted, 0.5), p99: Bench.percentile(sorted, 0.99),
-                      max: sorted.last ?? 0)
+        return Result(throughput: 0, p50: Bench.percentile(sorted, 0.5), p99: Bench.percentile(sorted, 0.99), max: sorted.last ?? 0)
+    }
+
+    /// Records per second for a burst of `records` produced as fast as possible.
+    func measureThroughput(input: String, output: String, round: Int) async throws -> Double {
+        let (meter, producer) = try await start(input: input, output: output, round: round)
+        let started = ContinuousClock.now
+        for index in 0..<records {
+            try await producer.enqueue(ProducerRecord(topic: input, key: Array("k\(index % keys)".utf8), value: Bench.payload(round: round)))
+        }
+        try await producer.flush()
+        try await meter.wait(for: records, seconds: 300)
+        let elapsed = ContinuousClock.now - started
+        try await producer.shutdown()
+        await meter.close()
+        return Double(records) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    /// A meter on `output` and a producer to `input`, after one record went through (the first
+    /// records wait for the group join and recovery).
+    func start(input: String, output: String, round: Int) async throws -> (OutputMeter, KafkaProducer) {
+        let meter = try await OutputMeter.start(bootstrap: common.bootstrap, topic: output, partitions: common.partitions, round: round)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: common.bootstrap)
+        producerConfiguration.lingerMilliseconds = 1
+        let producer = try KafkaProducer(configuration: producerConfiguration)
+        try await producer.send(ProducerRecord(topic: input, key: Array("warm".utf8), value: Bench.payload(round: round)))
+        try await meter.wait(for: 1, seconds: 60)
+        meter.reset()
+        return (meter, producer)
     }
 }
 
