@@ -103,7 +103,6 @@ extension WorkerSuites {
             let driver = try ycsb.driver("malformed-driver", output: ycsb.output, ["--records", "500", "--rate", "200", "--seconds", "10"])
             try await eventually("the run phase", seconds: 120) { driver.log.contains("run:") }
 
-            // Five kills while requests flow (each waits for the recovery of the one before).
             var generator = SystemRandomNumberGenerator()
             let randomBytes = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let huge = #"{"request_id":"huge","op":"update","key":"user1","fields":{"field0":""# + String(repeating: "x", count: 100_000) + #""}}"#
@@ -150,6 +149,36 @@ extension WorkerSuites {
             worker.terminate()
             await answers.close()
             await deadLetters.close()
+        }
+
+        /// A hot-key storm: 2PC transfers only, over 10 accounts, at a rate the worker sustains.
+        /// Lock queues form and deadlocks happen; every transfer is answered, every deadlock
+        /// victim is retried until it commits or is refused for funds (none gives up with 409),
+        /// so nothing starves, and the ledger holds.
+        @Test func aHotKeyStormAnswersEveryTransferAndStarvesNone() async throws {
+            let ycsb = try await YCSBScenario.make("storm")
+            let worker = try ycsb.worker("storm-worker")
+            let driver = try ycsb.driver("storm-driver", output: ycsb.output, [
+                "--records", "10", "--rate", "150", "--seconds", "20", "--transfer", "100", "--read", "0", "--update", "0",
+                "--protocol", "2pc",
+            ])
+            try await eventually("the driver to finish", seconds: 300) { !driver.process.isRunning }
+            worker.terminate()
+            let results = try ycsb.results(in: ycsb.output)
+            let checks = results.checks
+            #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log)")
+            #expect(checks.requests == 3_000 && checks.unanswered == 0 && checks.conflictingOutcomes == 0)
+            #expect(Set(results.statuses.keys).isSubset(of: ["200", "422"]), "no transfer gave up: \(results.statuses)")
+            #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0)
+
+            // From the worker's stop line, e.g. `statefun.transactions.deadlocks=9`.
+            func count(_ name: String) -> Int? {
+                let key = "statefun.transactions.\(name)="
+                return worker.log.split(whereSeparator: \.isWhitespace).last { $0.hasPrefix(key) }.flatMap { Int($0.dropFirst(key.count)) }
+            }
+            #expect(count("committed") == results.statuses["200"], "the worker counts what the driver saw committed")
+            #expect(count("retryable") == 0 && count("timeouts") == 0, "no victim was given up: \(worker.log.suffix(600))")
+            print("hot-key storm: 3,000 2PC transfers over 10 accounts at 150/s, statuses \(results.statuses), deadlocks broken and retried \(count("deadlocks") ?? -1), latency ms \(results.latencyMilliseconds ?? [:])")
         }
 
         /// The records of the application's transaction log, as text.

@@ -17,6 +17,7 @@ struct YCSBScenario {
         }
 
         var statuses: [String: Int]
+        var latencyMilliseconds: [String: Double]?
         var checks: Checks
     }
 
