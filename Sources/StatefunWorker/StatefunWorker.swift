@@ -29,6 +29,8 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "Minimum milliseconds between two checkpoints of a partition.") var checkpointInterval = 5
     @Option(help: "A full snapshot every this many epochs.") var snapshotEvery = 2_000
     @Option(help: "Unprocessed input records per partition before its inputs pause.") var maxBuffered = 20_000
+    @Option(help: "Busy transaction coordinators per partition before it takes no new ingress records.")
+    var maxTransactions = 200
     @Option(help: "Input records larger than this (key plus value, bytes) go to the dead-letter topic.") var maxRecordBytes = 1_000_000
     @Option(help: "Milliseconds after which an undecided 2PC transaction is aborted and reported retryable.")
     var transactionTimeout: Int64 = 10_000
@@ -62,6 +64,7 @@ struct StatefunWorker: AsyncParsableCommand {
         configuration.checkpointIntervalMilliseconds = checkpointInterval
         configuration.snapshotEveryEpochs = snapshotEvery
         configuration.maxBufferedRecordsPerPartition = maxBuffered
+        configuration.maxTransactionsPerPartition = maxTransactions
         configuration.maxRecordBytes = maxRecordBytes
         configuration.transactionTimeoutMilliseconds = transactionTimeout
         configuration.maxDeadlockRetries = maxDeadlockRetries

@@ -101,6 +101,9 @@ final class PartitionTask: Sendable {
         var wakeAt: UInt64?
         var stopSignals: [@Sendable () -> Void] = []
         var outstandingReleases = 0
+        /// Ingress records waiting for admission (from `nextWaiting` on), in the order read.
+        var waiting: [ConsumerRecord] = []
+        var nextWaiting = 0
 
         var deps: Dependencies { task.dependencies }
         var configuration: WorkerConfiguration { deps.configuration }
@@ -130,9 +133,11 @@ final class PartitionTask: Sendable {
                 for event in events {
                     switch event {
                     case .records(let records):
-                        if task.backlog.processed(records.count) { deps.resumeInputs(task.partition) }
-                        guard stopSignals.isEmpty else { continue }
-                        for record in records { process(record, now: now) }
+                        guard stopSignals.isEmpty else {
+                            if task.backlog.processed(records.count) { deps.resumeInputs(task.partition) }
+                            continue
+                        }
+                        for record in records { admit(record, now: now) }
                     case .local(let envelopes):
                         guard stopSignals.isEmpty else { continue }
                         for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
@@ -154,6 +159,7 @@ final class PartitionTask: Sendable {
                     }
                 }
                 if stopSignals.isEmpty, let due = core.nextTimerDue(), due <= now { core.fireTimers(now: now) }
+                if stopSignals.isEmpty { admitWaiting(now: now) }
                 sendSignals(group: &group)
                 try maybeCloseEpoch(group: &group)
                 if !stopSignals.isEmpty, inFlight == 0, outstandingReleases == 0, !core.hasChanges {
@@ -165,6 +171,36 @@ final class PartitionTask: Sendable {
                 scheduleWake(group: &group)
             }
         }
+
+        /// Processes `record` now, or keeps it waiting while the partition has its maximum of
+        /// transactions busy. Ingress records are taken in order (a record after a waiting one
+        /// waits too); the internal topic's never wait, since busy transactions need them.
+        mutating func admit(_ record: ConsumerRecord, now: Int64) {
+            if record.topic != configuration.internalTopic, waiting.count > nextWaiting || !admitsIngress {
+                waiting.append(record)
+                return
+            }
+            process(record, now: now)
+            if task.backlog.processed(1) { deps.resumeInputs(task.partition) }
+        }
+
+        /// Processes waiting ingress records while transactions have finished since.
+        mutating func admitWaiting(now: Int64) {
+            while nextWaiting < waiting.count, admitsIngress {
+                process(waiting[nextWaiting], now: now)
+                nextWaiting += 1
+                if task.backlog.processed(1) { deps.resumeInputs(task.partition) }
+            }
+            if nextWaiting == waiting.count {
+                waiting.removeAll(keepingCapacity: true)
+                nextWaiting = 0
+            } else if nextWaiting > 4_096, nextWaiting * 2 > waiting.count {
+                waiting.removeFirst(nextWaiting)
+                nextWaiting = 0
+            }
+        }
+
+        var admitsIngress: Bool { core.busyCoordinatorCount < configuration.maxTransactionsPerPartition }
 
         mutating func process(_ record: ConsumerRecord, now: Int64) {
             let position = InputPosition(topic: record.topic, offset: record.offset)

@@ -25,6 +25,11 @@ public struct WorkerConfiguration: Sendable {
     /// A partition whose unprocessed input records exceed this stops fetching until it is down
     /// to a quarter of it, so a slow partition cannot fill the worker's memory. Default 20,000.
     public var maxBufferedRecordsPerPartition = 20_000
+    /// Admission control: a partition with this many coordinators busy (a transaction running
+    /// or queued) takes no new ingress records until one finishes; they wait in the buffer and
+    /// then in Kafka. Under overload, requests wait before their transaction starts instead
+    /// of timing out inside it. Default 200.
+    public var maxTransactionsPerPartition = 200
     /// A 2PC transaction not decided after this long is aborted and reported retryable. Default 10 s.
     public var transactionTimeoutMilliseconds: Int64 = 10_000
     /// A deadlock victim is restarted at most this many times, then reported retryable. Default 10.

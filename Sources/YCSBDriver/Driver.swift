@@ -61,7 +61,7 @@ struct Driver: AsyncParsableCommand {
                 YCSB.Request(request_id: "\(runID)-load-\($0)", op: "insert", key: $0, fields: Self.fields(using: &generator))
             }
             try await client.send(inserts)
-            let missing = await tracker.waitForAnswers(inserts.map(\.request_id), seconds: 120)
+            let missing = await tracker.waitForAnswers(inserts.map(\.request_id), quietSeconds: 120)
             guard missing == 0 else { throw ValidationError("load: \(missing) inserts not answered within 120 s") }
             progress(String(format: "load: done in %.1f s", (ContinuousClock.now - started).seconds))
         }
@@ -78,7 +78,7 @@ struct Driver: AsyncParsableCommand {
                                     increment: searchStep, stepSeconds: stepSeconds, maxP99Milliseconds: maxP99)
             let (steps, ids) = try await search.run()
             requestIDs = ids
-            missing = await tracker.waitForAnswers(requestIDs, seconds: 60)
+            missing = await tracker.waitForAnswers(requestIDs, quietSeconds: 60)
             summary = Summary(configuration: self, steps: steps)
             try summary.writeChart(StepSearch.chart(steps, title: "YCSB-T step-up search: \(description)"), to: output)
         } else {
@@ -87,7 +87,7 @@ struct Driver: AsyncParsableCommand {
             let progress = try await RunPhase(client: client, tracker: tracker, workload: workload, runID: runID, rate: rate,
                                               seconds: seconds).run()
             requestIDs = progress.requestIDs
-            missing = await tracker.waitForAnswers(requestIDs, seconds: 60)
+            missing = await tracker.waitForAnswers(requestIDs, quietSeconds: 60)
             summary = Summary(configuration: self, progress: progress, latency: tracker.withState(\.latencyPercentiles))
             try summary.writeChart(RunPhase.chart(progress.rows, title: "YCSB-T latency over time: \(description)"), to: output)
             try summary.writeProgress(progress.rows, to: output)
@@ -98,7 +98,7 @@ struct Driver: AsyncParsableCommand {
         if !skipLoad {
             let reads = keys.map { YCSB.Request(request_id: "\(runID)-check-\($0)", op: "read", key: $0) }
             try await client.send(reads)
-            unread = await tracker.waitForAnswers(reads.map(\.request_id), seconds: 120)
+            unread = await tracker.waitForAnswers(reads.map(\.request_id), quietSeconds: 120)
             balanceTotal = tracker.withState { state in reads.compactMap { state.answers[$0.request_id]?.record?.balance }.reduce(0, +) }
         }
         summary.check(requestIDs, tracker: tracker, missing: missing, balanceTotal: balanceTotal, unreadAccounts: unread,

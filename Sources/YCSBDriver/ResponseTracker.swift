@@ -61,13 +61,20 @@ final class ResponseTracker: Sendable {
 
     func withState<T>(_ body: (inout State) -> T) -> T { shared.state.withLock { body(&$0) } }
 
-    /// Waits until every request of `ids` is answered, or `seconds` pass; returns how many are missing.
-    func waitForAnswers(_ ids: some Collection<String>, seconds: Double) async -> Int {
-        let deadline = ContinuousClock.now + .seconds(seconds)
+    /// Waits until every request of `ids` is answered, or no answer has come for `seconds` (a
+    /// backlog may take longer than that to drain, as long as it keeps draining); returns how
+    /// many are missing.
+    func waitForAnswers(_ ids: some Collection<String>, quietSeconds seconds: Double) async -> Int {
+        var deadline = ContinuousClock.now + .seconds(seconds)
+        var lastMissing = Int.max
         while true {
             let missing = withState { state in ids.count { state.answers[$0] == nil } }
+            if missing < lastMissing {
+                lastMissing = missing
+                deadline = ContinuousClock.now + .seconds(seconds)
+            }
             if missing == 0 || ContinuousClock.now >= deadline { return missing }
-            try? await Task.sleep(for: .milliseconds(50))
+            try? await Task.sleep(for: .milliseconds(200))
         }
     }
 

@@ -91,6 +91,14 @@ final class WorkerProcess: Sendable {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// The process's resident memory (`VmRSS`), while it runs.
+    var residentMegabytes: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kilobytes / 1_024
+    }
+
     /// How many times this worker has logged a key partition recovered.
     var recoveredPartitions: Int { log.split(separator: "\n").count { $0.contains("partition recovered") } }
 }
