@@ -151,6 +151,53 @@ extension WorkerSuites {
             await deadLetters.close()
         }
 
+        /// The broker (durable: its log kept in SeaweedFS) is stopped for 10 s in the middle of
+        /// a run and started again. The worker reconnects by itself, without a restart; every
+        /// request has exactly one outcome and the ledger holds.
+        @Test func aBrokerOutageLosesNothing() async throws {
+            let port = "19492"
+            try? FileManager.default.removeItem(atPath: FileManager.default.currentDirectoryPath + "/.broker/\(port)")
+            try Self.brokerScript(["start", "--durable", "--port", port])
+            defer { try? Self.brokerScript(["stop", "--port", port]) }
+            let ycsb = try await YCSBScenario.make("outage", bootstrap: "127.0.0.1:\(port)")
+            let worker = try ycsb.worker("outage-worker")
+            try await eventually("the worker to start", seconds: 120) { worker.recoveredPartitions >= 4 }
+            let driver = try ycsb.driver("outage-driver", output: ycsb.output, ["--records", "500", "--rate", "100", "--seconds", "30"])
+            try await eventually("the run's tenth second", seconds: 180) { driver.log.contains("[ 10 s]") }
+
+            try Self.brokerScript(["stop", "--port", port, "--keep-storage"])
+            try await Task.sleep(for: .seconds(10))
+            try Self.brokerScript(["start", "--durable", "--port", port])
+            try await eventually("the driver to finish", seconds: 300) { !driver.process.isRunning }
+
+            #expect(worker.process.isRunning, "the worker is still running: it reconnected by itself")
+            let recoveredAgain = worker.recoveredPartitions - 4
+            worker.terminate()
+            let results = try ycsb.results(in: ycsb.output)
+            let checks = results.checks
+            #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log.suffix(800))")
+            #expect(checks.requests == 3_000 && checks.unanswered == 0 && checks.conflictingOutcomes == 0,
+                    "still unanswered: \(checks.stillUnansweredIDs)")
+            #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0)
+            #expect(Set(results.statuses.keys).isSubset(of: ["200", "409", "422"]), "statuses: \(results.statuses)")
+            print("broker outage: 10 s with 3,000 requests at 100/s; statuses \(results.statuses), \(checks.unanswered) lost, \(checks.conflictingOutcomes) with two outcomes, \(checks.repeatedResponses) repeated response records; partitions recovered again after it: \(recoveredAgain); latency ms \(results.latencyMilliseconds ?? [:])")
+        }
+
+        /// Runs `scripts/broker.sh` with `arguments` and waits for it. Not through `Process`:
+        /// its wait lasts until every descendant has closed the descriptors it inherits, and
+        /// the broker stays running in the background.
+        static func brokerScript(_ arguments: [String]) throws {
+            let path = FileManager.default.currentDirectoryPath + "/scripts/broker.sh"
+            let argv = ([path] + arguments).map { strdup($0) } + [nil]
+            let envp = ProcessInfo.processInfo.environment.map { strdup("\($0)=\($1)") } + [nil]
+            defer { (argv + envp).forEach { free($0) } }
+            var pid: pid_t = 0
+            var status: Int32 = 0
+            guard posix_spawn(&pid, path, nil, nil, argv, envp) == 0 else { throw POSIXError(.ENOEXEC) }
+            while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+            guard status == 0 else { throw POSIXError(.ECHILD, userInfo: [NSLocalizedDescriptionKey: "broker.sh \(arguments) failed"]) }
+        }
+
         /// A hot-key storm: 2PC transfers only, over 10 accounts, at a rate the worker sustains.
         /// Lock queues form and deadlocks happen; every transfer is answered, every deadlock
         /// victim is retried until it commits or is refused for funds (none gives up with 409),

@@ -59,7 +59,7 @@ final class WorkerProcess: Sendable {
     let process: Process
     let logPath: String
 
-    init(_ arguments: [String], name: String, product: String = "statefun-worker") throws {
+    init(_ arguments: [String], name: String, product: String = "statefun-worker", bootstrap: String = Broker.bootstrap) throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(product)
         let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/\(product)"
         let path = FileManager.default.isExecutableFile(atPath: binary.path) ? binary.path : fallback
@@ -68,7 +68,7 @@ final class WorkerProcess: Sendable {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process = Process()
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["--bootstrap", Broker.bootstrap] + arguments
+        process.arguments = ["--bootstrap", bootstrap] + arguments
         process.standardOutput = log
         process.standardError = log
         try process.run()

@@ -22,11 +22,12 @@ struct YCSBScenario {
     }
 
     let id: String
+    var bootstrap = Broker.bootstrap
     var output: String { NSTemporaryDirectory() + id }
 
-    static func make(_ prefix: String) async throws -> YCSBScenario {
-        let scenario = YCSBScenario(id: Broker.uniqueID(prefix))
-        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap))
+    static func make(_ prefix: String, bootstrap: String = Broker.bootstrap) async throws -> YCSBScenario {
+        let scenario = YCSBScenario(id: Broker.uniqueID(prefix), bootstrap: bootstrap)
+        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: bootstrap))
         try await admin.createTopic("\(scenario.id)-requests", partitions: 4)
         try await admin.createTopic("\(scenario.id)-responses", partitions: 4)
         return scenario
@@ -34,12 +35,12 @@ struct YCSBScenario {
 
     func worker(_ name: String, _ arguments: [String] = []) throws -> WorkerProcess {
         try WorkerProcess(["--app", "ycsb", "--application-id", id, "--partitions", "4", "--ycsb-requests", "\(id)-requests",
-                           "--ycsb-responses", "\(id)-responses"] + arguments, name: name)
+                           "--ycsb-responses", "\(id)-responses"] + arguments, name: name, bootstrap: bootstrap)
     }
 
     func driver(_ name: String, output: String, _ arguments: [String]) throws -> WorkerProcess {
         try WorkerProcess(["--requests-topic", "\(id)-requests", "--responses-topic", "\(id)-responses", "--output", output] + arguments,
-                          name: name, product: "ycsb-driver")
+                          name: name, product: "ycsb-driver", bootstrap: bootstrap)
     }
 
     func results(in output: String) throws -> Results {
