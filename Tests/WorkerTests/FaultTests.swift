@@ -7,6 +7,10 @@ import Worker
 extension WorkerSuites {
     /// The engine under faults, on the local broker with worker and driver processes.
     @Suite(.serialized) struct FaultTests {
+        /// `FAULT_SOAK=N` makes the crash, overload and storm runs N times longer (N times the
+        /// kills and requests): soak variants to run by hand. The test command runs N = 1.
+        static let soak = max(1, Int(ProcessInfo.processInfo.environment["FAULT_SOAK"] ?? "") ?? 1)
+
         /// YCSB-T with 50% transfers on two workers; every few seconds a random worker is
         /// killed with SIGKILL and replaced. Afterwards every request has exactly one outcome,
         /// the sum of balances is conserved, every account answers (no lock is held) and every
@@ -16,7 +20,7 @@ extension WorkerSuites {
             let ycsb = try await YCSBScenario.make("kills-\(`protocol`)")
             var workers = try (0..<2).map { try ycsb.worker("kills-\($0)") }
             let driver = try ycsb.driver("kills-driver", output: ycsb.output, [
-                "--records", "1000", "--rate", "200", "--seconds", "80", "--transfer", "50", "--read", "25", "--update", "25",
+                "--records", "1000", "--rate", "200", "--seconds", "\(80 * Self.soak)", "--transfer", "50", "--read", "25", "--update", "25",
                 "--protocol", `protocol`,
             ])
             try await eventually("the run phase", seconds: 120) { driver.log.contains("run:") }
@@ -24,7 +28,7 @@ extension WorkerSuites {
             // Five kills while requests flow (each waits for the recovery of the one before).
             var generator = SystemRandomNumberGenerator()
             var recoveries: [Duration] = []
-            for kill in 1...5 {
+            for kill in 1...(5 * Self.soak) {
                 try await Task.sleep(for: .seconds(3))
                 let victim = Int.random(in: 0..<workers.count, using: &generator)
                 let survivor = workers[1 - victim]
@@ -63,8 +67,8 @@ extension WorkerSuites {
             }
 
             let seconds = recoveries.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }.sorted()
-            print(String(format: "kills %@: 5 kills survived, %d requests, statuses %@, %d lost, %d with two outcomes, %d repeated response records, recovery p50 %.1f s, max %.1f s",
-                         `protocol`, checks.requests, "\(results.statuses)", checks.unanswered, checks.conflictingOutcomes,
+            print(String(format: "kills %@: %d kills survived, %d requests, statuses %@, %d lost, %d with two outcomes, %d repeated response records, recovery p50 %.1f s, max %.1f s",
+                         `protocol`, recoveries.count, checks.requests, "\(results.statuses)", checks.unanswered, checks.conflictingOutcomes,
                          checks.repeatedResponses, seconds[seconds.count / 2], seconds.last ?? 0))
             for worker in workers { worker.terminate() }
         }
@@ -206,7 +210,7 @@ extension WorkerSuites {
             let ycsb = try await YCSBScenario.make("storm")
             let worker = try ycsb.worker("storm-worker")
             let driver = try ycsb.driver("storm-driver", output: ycsb.output, [
-                "--records", "10", "--rate", "150", "--seconds", "20", "--transfer", "100", "--read", "0", "--update", "0",
+                "--records", "10", "--rate", "150", "--seconds", "\(20 * Self.soak)", "--transfer", "100", "--read", "0", "--update", "0",
                 "--protocol", "2pc",
             ])
             try await eventually("the driver to finish", seconds: 300) { !driver.process.isRunning }
@@ -214,7 +218,7 @@ extension WorkerSuites {
             let results = try ycsb.results(in: ycsb.output)
             let checks = results.checks
             #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log)")
-            #expect(checks.requests == 3_000 && checks.unanswered == 0 && checks.conflictingOutcomes == 0)
+            #expect(checks.requests == 3_000 * Self.soak && checks.unanswered == 0 && checks.conflictingOutcomes == 0)
             #expect(Set(results.statuses.keys).isSubset(of: ["200", "422"]), "no transfer gave up: \(results.statuses)")
             #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0)
 
@@ -225,7 +229,7 @@ extension WorkerSuites {
             }
             #expect(count("committed") == results.statuses["200"], "the worker counts what the driver saw committed")
             #expect(count("retryable") == 0 && count("timeouts") == 0, "no victim was given up: \(worker.log.suffix(600))")
-            print("hot-key storm: 3,000 2PC transfers over 10 accounts at 150/s, statuses \(results.statuses), deadlocks broken and retried \(count("deadlocks") ?? -1), latency ms \(results.latencyMilliseconds ?? [:])")
+            print("hot-key storm: \(checks.requests) 2PC transfers over 10 accounts at 150/s, statuses \(results.statuses), deadlocks broken and retried \(count("deadlocks") ?? -1), latency ms \(results.latencyMilliseconds ?? [:])")
         }
 
         /// Overload: requests offered for 30 s at about twice what the worker answers. The worker
@@ -236,13 +240,13 @@ extension WorkerSuites {
             let ycsb = try await YCSBScenario.make("overload")
             let worker = try ycsb.worker("overload-worker")
             let driver = try ycsb.driver("overload-driver", output: ycsb.output, [
-                "--records", "1000", "--rate", "4000", "--seconds", "30", "--transfer", "50", "--read", "25", "--update", "25",
+                "--records", "1000", "--rate", "4000", "--seconds", "\(30 * Self.soak)", "--transfer", "50", "--read", "25", "--update", "25",
             ])
             var peak = 0
             var sendingEnded: ContinuousClock.Instant?
             while driver.process.isRunning {
                 peak = max(peak, worker.residentMegabytes ?? 0)
-                if sendingEnded == nil, driver.log.contains("[ 30 s]") { sendingEnded = .now }
+                if sendingEnded == nil, driver.log.contains(String(format: "[%3d s]", 30 * Self.soak)) { sendingEnded = .now }
                 try await Task.sleep(for: .milliseconds(250))
             }
             let drain = sendingEnded.map { ContinuousClock.now - $0 } ?? .zero
@@ -253,16 +257,16 @@ extension WorkerSuites {
             // Overloaded indeed: when the sending ended, part of the requests had no answer yet.
             let rows = try String(contentsOfFile: ycsb.output + "/progress.csv", encoding: .utf8).split(separator: "\n").dropFirst()
                 .map { $0.split(separator: ",").compactMap { Int($0) } }
-            let sending = rows.filter { $0[0] <= 30 }
+            let sending = rows.filter { $0[0] <= 30 * Self.soak }
             let backlog = sending.reduce(0) { $0 + $1[1] } - sending.reduce(0) { $0 + $1[2] }
             #expect(backlog > 10_000, "the worker fell behind the offered rate (backlog \(backlog) when sending ended)")
 
             #expect(peak < Self.overloadMemoryBoundMegabytes, "worker memory peaked at \(peak) MB")
             #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log.suffix(800))")
-            #expect(checks.requests == 120_000 && checks.unanswered == 0 && checks.conflictingOutcomes == 0)
+            #expect(checks.requests == 120_000 * Self.soak && checks.unanswered == 0 && checks.conflictingOutcomes == 0)
             #expect(results.statuses.keys.sorted() == ["200"], "no transaction timed out: \(results.statuses)")
             #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0)
-            print("overload: 120,000 requests at 4,000/s for 30 s, backlog \(backlog) when sending ended, answered within \(drain.components.seconds) s after; worker memory peak \(peak) MB (bound \(Self.overloadMemoryBoundMegabytes)); statuses \(results.statuses); latency ms \(results.latencyMilliseconds ?? [:])")
+            print("overload: \(checks.requests) requests at 4,000/s for \(30 * Self.soak) s, backlog \(backlog) when sending ended, answered within \(drain.components.seconds) s after; worker memory peak \(peak) MB (bound \(Self.overloadMemoryBoundMegabytes)); statuses \(results.statuses); latency ms \(results.latencyMilliseconds ?? [:])")
         }
 
         /// The worker's memory bound under overload, as the README states it.
