@@ -59,6 +59,17 @@ final class PartitionTask: Sendable {
         backlog = InputBacklog(high: dependencies.configuration.maxBufferedRecordsPerPartition)
     }
 
+    /// Asks the task to checkpoint and stop; `done` runs once when it has, or at once when it
+    /// has already ended. (A stop posted just as the task closes its mailbox is both refused
+    /// and drained by the task, so `done` is guarded to run only once.)
+    func requestStop(_ done: @escaping @Sendable () -> Void) {
+        let pending = Atomic<Bool>(true)
+        let once: @Sendable () -> Void = {
+            if pending.exchange(false, ordering: .acquiringAndReleasing) { done() }
+        }
+        if !mailbox.post(.stop(once)) { once() }
+    }
+
     /// Recovers and runs until stopped. Throws when a checkpoint cannot be written; the caller
     /// then starts the partition over from its log.
     func run() async throws {

@@ -206,7 +206,7 @@ final class TaskRegistry: PartitionRouter {
     func stopBlocking(_ partitions: [Int32], logger: Logger) {
         let tasks = release(partitions)
         let done = DispatchSemaphore(value: 0)
-        for task in tasks where !task.mailbox.post(.stop({ done.signal() })) { done.signal() }
+        for task in tasks { task.requestStop { done.signal() } }
         for task in tasks where done.wait(timeout: .now() + 30) == .timedOut {
             logger.error("partition \(task.partition) did not finish its checkpoint within 30 s")
         }
@@ -218,9 +218,7 @@ final class TaskRegistry: PartitionRouter {
         await withDiscardingTaskGroup { group in
             for task in tasks {
                 group.addTask {
-                    await withCheckedContinuation { continuation in
-                        if !task.mailbox.post(.stop({ continuation.resume() })) { continuation.resume() }
-                    }
+                    await withCheckedContinuation { continuation in task.requestStop { continuation.resume() } }
                 }
             }
         }
