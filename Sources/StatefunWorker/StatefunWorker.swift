@@ -47,6 +47,13 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Fault tests only: kill this worker right after a 2PC coordinator's prepare or decision.",
                                visibility: .hidden)) var crashAfter: CrashPoint?
 
+    func validate() throws {
+        for (name, value) in [("--partitions", partitions), ("--max-buffered", maxBuffered), ("--max-transactions", maxTransactions)]
+        where value < 1 {
+            throw ValidationError("\(name) must be at least 1, got \(value)")
+        }
+    }
+
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in

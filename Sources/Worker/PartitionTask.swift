@@ -211,7 +211,7 @@ final class PartitionTask: Sendable {
             }
         }
 
-        var admitsIngress: Bool { core.busyCoordinatorCount < configuration.maxTransactionsPerPartition }
+        var admitsIngress: Bool { core.busyCoordinatorCount < max(1, configuration.maxTransactionsPerPartition) }
 
         mutating func process(_ record: ConsumerRecord, now: Int64) {
             let position = InputPosition(topic: record.topic, offset: record.offset)

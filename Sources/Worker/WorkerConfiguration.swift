@@ -28,7 +28,7 @@ public struct WorkerConfiguration: Sendable {
     /// Admission control: a partition with this many coordinators busy (a transaction running
     /// or queued) takes no new ingress records until one finishes; they wait in the buffer and
     /// then in Kafka. Under overload, requests wait before their transaction starts instead
-    /// of timing out inside it. Default 200.
+    /// of timing out inside it. At least 1 (smaller values count as 1). Default 200.
     public var maxTransactionsPerPartition = 200
     /// A 2PC transaction not decided after this long is aborted and reported retryable. Default 10 s.
     public var transactionTimeoutMilliseconds: Int64 = 10_000

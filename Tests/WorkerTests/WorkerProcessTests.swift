@@ -106,5 +106,13 @@ extension WorkerSuites {
             try await producer.shutdown()
             await greetings.close()
         }
+
+        @Test(arguments: ["--max-transactions", "--max-buffered", "--partitions"])
+        func aLimitBelowOneIsRefusedWithAClearError(option: String) async throws {
+            let worker = try WorkerProcess([option, "0"], name: "refused")
+            try await eventually("the worker to refuse \(option) 0", seconds: 30) { !worker.process.isRunning }
+            #expect(worker.process.terminationStatus != 0)
+            #expect(worker.log.contains("\(option) must be at least 1, got 0"), "\(worker.log)")
+        }
     }
 }
