@@ -163,20 +163,20 @@ struct Pipeline: AsyncParsableCommand {
         // The in-memory broker slows down as it fills, so the paced latency runs come first and
         // each round swaps which pipeline goes first; the bursts for throughput follow.
         let echoPipeline = (input: echoIn, output: echoOut), enginePipeline = (input: "count-in-\(run)", output: "count-out-\(run)")
+        // Per round, whether the echo runs (true) or the engine, in running order.
+        func order(_ round: Int) -> [Bool] { round % 2 == 1 ? [true, false] : [false, true] }
         var echoResults: [Result] = [], engineResults: [Result] = []
         for round in 1...rounds {
-            let echoFirst = round % 2 == 1
-            for isEcho in echoFirst ? [true, false] : [false, true] {
+            for isEcho in order(round) {
                 let pipeline = isEcho ? echoPipeline : enginePipeline
                 let latency = try await measureLatency(input: pipeline.input, output: pipeline.output, round: round)
                 if isEcho { echoResults.append(latency) } else { engineResults.append(latency) }
             }
             print(String(format: "latency round %d (%@ first): echo p99 %.1f ms | counter p99 %.1f ms", round,
-                         echoFirst ? "echo" : "counter", echoResults.last!.p99, engineResults.last!.p99))
+                         order(round)[0] ? "echo" : "counter", echoResults.last!.p99, engineResults.last!.p99))
         }
         for round in 1...rounds {
-            let echoFirst = round % 2 == 1
-            for isEcho in echoFirst ? [true, false] : [false, true] {
+            for isEcho in order(round) {
                 let pipeline = isEcho ? echoPipeline : enginePipeline
                 let throughput = try await measureThroughput(input: pipeline.input, output: pipeline.output, round: rounds + round)
                 if isEcho { echoResults[round - 1].throughput = throughput } else { engineResults[round - 1].throughput = throughput }

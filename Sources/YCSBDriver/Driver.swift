@@ -62,7 +62,7 @@ struct Driver: AsyncParsableCommand {
             }
             try await client.send(inserts)
             let missing = await tracker.waitForAnswers(inserts.map(\.request_id), quietSeconds: 120)
-            guard missing == 0 else { throw ValidationError("load: \(missing) inserts not answered within 120 s") }
+            guard missing == 0 else { throw ValidationError("load: \(missing) inserts not answered (no answer came for 120 s)") }
             progress(String(format: "load: done in %.1f s", (ContinuousClock.now - started).seconds))
         }
 

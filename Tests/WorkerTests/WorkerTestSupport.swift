@@ -122,6 +122,21 @@ final class TopicReader: Sendable {
 
     var records: [ConsumerRecord] { collected.records.withLock { $0 } }
 
+    /// Waits until records have come and then none for 2 s: the whole topic, when nothing more
+    /// is being written to it.
+    func waitUntilQuiet(_ what: String, seconds: Double = 60) async throws {
+        var last = -1
+        try await eventually(what, seconds: seconds) {
+            let count = records.count
+            defer { last = count }
+            guard count > 0, count == last else {
+                try await Task.sleep(for: .seconds(2))
+                return false
+            }
+            return true
+        }
+    }
+
     /// Waits until `condition` holds for the records read so far.
     func wait(seconds: Double = 60, _ what: String, until condition: @escaping @Sendable ([ConsumerRecord]) -> Bool) async throws {
         try await eventually(what, seconds: seconds) { condition(records) }
