@@ -38,8 +38,9 @@ final class PartitionTask: Sendable {
         let router: any PartitionRouter
         let partitionOf: @Sendable (Address) -> Int32
         let logger: Logger
-        /// Called once recovered, with the input positions to read from.
-        let recovered: @Sendable (Int32, [String: Int64]) async -> Void
+        /// Called once recovered, with the input positions to read from; throws when the
+        /// inputs cannot be read from there.
+        let recovered: @Sendable (Int32, [String: Int64]) async throws -> Void
         /// Resumes the partition's inputs after a pause for backlog.
         let resumeInputs: @Sendable (Int32) -> Void
         /// Receives the partition's transaction counts of each epoch.
@@ -70,8 +71,8 @@ final class PartitionTask: Sendable {
         if !mailbox.post(.stop(once)) { once() }
     }
 
-    /// Recovers and runs until stopped. Throws when a checkpoint cannot be written; the caller
-    /// then starts the partition over from its log.
+    /// Recovers and runs until stopped. Throws when its inputs cannot be positioned or a
+    /// checkpoint cannot be written; the caller then starts the partition over from its log.
     func run() async throws {
         // Whoever asked this task to stop is told when it ends, however it ends.
         var stopCallbacks: [@Sendable () -> Void] = []
@@ -86,7 +87,7 @@ final class PartitionTask: Sendable {
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 loop.releaseRecovered(group: &group)
-                await dependencies.recovered(partition, loop.core.positions)
+                try await dependencies.recovered(partition, loop.core.positions)
                 defer { group.cancelAll() }
                 try await loop.run(group: &group)
             }

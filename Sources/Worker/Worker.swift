@@ -44,6 +44,9 @@ public final class Worker: Service {
 
         var groupConfiguration = consumerConfiguration(group: configuration.applicationID)
         groupConfiguration.properties["partition.assignment.strategy"] = "range"
+        // Positions live in the checkpoints: a partition is read from the start until its
+        // recovery seeks to them, and nothing is ever committed under the group.
+        groupConfiguration.startsAtCommittedOffsets = false
         groupConfiguration.willRevokePartitions = { [configuration, logger] partitions in
             // Blocks the group until the partitions' last epochs are durable, so their next
             // owner recovers everything.
@@ -71,15 +74,11 @@ public final class Worker: Service {
             logger: logger,
             recovered: { [logger] partition, positions in
                 // Read every input of the partition from the checkpointed position on.
-                let seeks = inputs.compactMap { topic in
+                let offsets = inputs.compactMap { topic in
                     positions[topic].map { TopicPartitionOffset(topic, partition, offset: $0) }
                 }
-                do {
-                    if !seeks.isEmpty { try await consumer.seek(seeks) }
-                } catch {
-                    logger.error("cannot position the inputs of partition \(partition): \(error)")
-                }
-                resume(partition)
+                try await InputPositioner(seek: { try await consumer.seek($0) }, resume: resume, logger: logger)
+                    .position(partition, at: offsets)
             },
             resumeInputs: resume,
             countTransactions: { [self] counts in statistics.withLock { $0.add(counts) } })

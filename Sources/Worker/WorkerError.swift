@@ -2,6 +2,7 @@
 public struct WorkerError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case checkpointFailed
+        case inputsNotPositioned
         case topicMismatch
     }
 

@@ -27,6 +27,15 @@ import Testing
         await second.close()
         #expect(rest.map(\.offset) == [4, 5, 6, 7, 8, 9], "no loss and no repeat after the committed offset")
         #expect(rest.map { $0.value?.text } == (4..<10).map { "\($0)" })
+
+        // A member that positions partitions itself starts at the beginning, commit or not.
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: TestBroker.bootstrap, groupID: group)
+        configuration.startsAtCommittedOffsets = false
+        let third = try KafkaConsumer(configuration: configuration)
+        try third.subscribe(topics: [topic])
+        let all = try await collectRecords(third, count: 10)
+        await third.close()
+        #expect(all.map(\.offset) == Array(0..<10))
     }
 
     @Test func twoMembersSplitThePartitionsAndTheSurvivorTakesThemAll() async throws {

@@ -8,6 +8,15 @@ public struct KafkaConsumerConfiguration: Sendable {
         case latest
         /// Report an error when there is no committed offset.
         case error
+
+        /// The logical offset to start an assigned partition at, without a committed offset.
+        var logicalOffset: Int64 {
+            switch self {
+            case .earliest: TopicPartitionOffset.beginning
+            case .latest: TopicPartitionOffset.end
+            case .error: TopicPartitionOffset.stored
+            }
+        }
     }
 
     /// `bootstrap.servers`, e.g. `127.0.0.1:9092`.
@@ -20,6 +29,12 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var clientID = "statefun"
     /// `auto.offset.reset`. Default `.earliest`.
     public var offsetReset = OffsetReset.earliest
+    /// Whether partitions the group assigns start at the group's committed offsets (asked of the
+    /// broker before fetching starts). When false they start at once at `offsetReset`'s end of
+    /// the partition, for a caller that positions them itself (`seek`) and commits nothing
+    /// under the group: its seeks are then accepted sooner and do not wait on that request.
+    /// Default true.
+    public var startsAtCommittedOffsets = true
     /// `session.timeout.ms`. Default 6 s: a group join on the local broker takes about half of it.
     public var sessionTimeoutMilliseconds = 6_000
     /// `fetch.wait.max.ms`. The local broker does not wake a waiting fetch when data arrives, so

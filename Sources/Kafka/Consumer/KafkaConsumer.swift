@@ -18,13 +18,15 @@ public final class KafkaConsumer: Sendable {
 
     public init(configuration: KafkaConsumerConfiguration, logger: Logger = Logger(label: "kafka.consumer")) throws(KafkaError) {
         let channel = BoundedChannel<KafkaConsumerEvent>(capacity: configuration.bufferedEvents)
+        let startOffset = configuration.startsAtCommittedOffsets ? nil : configuration.offsetReset.logicalOffset
         let callbacks = RDKafkaCallbacks(
             logger: logger,
             onError: { error in
                 if error.category == .fatal { channel.push(.error(error)) }
             },
-            onRebalance: { [willRevoke = configuration.willRevokePartitions] handle, code, partitions in
-                Rebalance.handle(handle, code, partitions, channel: channel, willRevoke: willRevoke, logger: logger)
+            onRebalance: { [willRevoke = configuration.willRevokePartitions, startOffset] handle, code, partitions in
+                Rebalance.handle(handle, code, partitions, startOffset: startOffset, channel: channel, willRevoke: willRevoke,
+                                 logger: logger)
             }
         )
         let client = try RDKafkaClient(kind: RD_KAFKA_CONSUMER, properties: configuration.librdkafkaProperties,
@@ -185,7 +187,7 @@ private final class ConsumerQueue: @unchecked Sendable {
 private enum Rebalance {
     static func handle(
         _ handle: OpaquePointer, _ code: rd_kafka_resp_err_t,
-        _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+        _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, startOffset: Int64?,
         channel: BoundedChannel<KafkaConsumerEvent>, willRevoke: (@Sendable ([TopicPartition]) -> Void)?,
         logger: Logger
     ) {
@@ -193,6 +195,9 @@ private enum Rebalance {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         switch code {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if let startOffset {
+                for index in 0..<Int(partitions.pointee.cnt) { partitions.pointee.elems[index].offset = startOffset }
+            }
             if cooperative {
                 if let error = rd_kafka_incremental_assign(handle, partitions) {
                     channel.push(.error(.consuming(error, "incremental assign")))
