@@ -1,6 +1,8 @@
+import CRDKafka
 import Foundation
-import Kafka
 import Testing
+
+@testable import Kafka
 
 @Suite struct ErrorTests {
     /// Nothing listens on port 1.
@@ -46,5 +48,20 @@ import Testing
         let error = #expect(throws: KafkaError.self) { try KafkaConsumer(configuration: configuration) }
         #expect(error?.category == .configuration)
         #expect(error?.message.contains("fetch.wait.max.ms") == true)
+    }
+
+    /// A broker that answers a retried record with "duplicate sequence number" vouches for a
+    /// record without saying where it is; Tansu answers so for records it lost when stopped.
+    @Test func anAcknowledgementWithoutAnOffsetIsAFailureToRetry() throws {
+        let vouched = DeliveryTracker.outcome(code: RD_KAFKA_RESP_ERR_NO_ERROR, topic: "t", partition: 2, offset: -1)
+        #expect(throws: KafkaError.self) { try vouched.get() }
+        #expect((try? vouched.get()) == nil)
+        if case .failure(let error) = vouched { #expect(error.isRetriable && error.message.contains("t[2]")) }
+
+        let stored = DeliveryTracker.outcome(code: RD_KAFKA_RESP_ERR_NO_ERROR, topic: "t", partition: 2, offset: 41)
+        #expect(try stored.get() == DeliveryReport(topic: "t", partition: 2, offset: 41))
+
+        let refused = DeliveryTracker.outcome(code: RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, topic: "t", partition: 2, offset: -1)
+        if case .failure(let error) = refused { #expect(error.category == .permanent) } else { Issue.record("a refused record succeeded") }
     }
 }

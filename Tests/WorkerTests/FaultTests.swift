@@ -157,8 +157,7 @@ extension WorkerSuites {
 
         /// The broker (durable: its log kept in SeaweedFS) is stopped for 10 s in the middle of
         /// a run and started again. The worker reconnects by itself, without a restart; every
-        /// request that reached the requests topic is answered and the ledger holds. (One
-        /// outcome per request is a known issue here, see below.)
+        /// request that reached the requests topic is answered once and the ledger holds.
         @Test func aBrokerOutageLosesNothing() async throws {
             let port = "19492"
             try? FileManager.default.removeItem(atPath: FileManager.default.currentDirectoryPath + "/.broker/\(port)")
@@ -186,17 +185,17 @@ extension WorkerSuites {
             let missingFromTopic = try await Self.missing(checks.stillUnansweredIDs, from: "\(ycsb.id)-requests", bootstrap: ycsb.bootstrap)
             #expect(checks.requests == 3_000 && checks.unanswered == missingFromTopic.count,
                     "every request on the requests topic is answered; unanswered: \(checks.stillUnansweredIDs)")
-            // Known issue, cause not isolated: across the restart of the local broker (s3
-            // storage) a request acknowledged to the driver went missing in most runs, and in
-            // one run 2 requests were answered twice with different outcomes.
-            withKnownIssue("records lost by the broker's restart, and two outcomes after it", isIntermittent: true) {
+            #expect(checks.conflictingOutcomes == 0, "no request has two outcomes")
+            // Known issue of the local broker (README, Limitations): stopped in the middle of a
+            // write, it acknowledges records it never wrote. The engine does not trust such
+            // acknowledgements; a request the driver sent can still be lost this way.
+            withKnownIssue("the local broker loses requests it acknowledged when stopped mid-write", isIntermittent: true) {
                 #expect(missingFromTopic.isEmpty, "requests the broker lost: \(missingFromTopic)")
-                #expect(checks.conflictingOutcomes == 0, "no request has two outcomes")
-                #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log.suffix(800))")
             }
+            #expect(driver.process.terminationStatus == 0 || !missingFromTopic.isEmpty, "the driver's checks pass: \(driver.log.suffix(800))")
             #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0)
             #expect(Set(results.statuses.keys).isSubset(of: ["200", "409", "422"]), "statuses: \(results.statuses)")
-            print("broker outage: 10 s with 3,000 requests at 100/s; statuses \(results.statuses), \(checks.unanswered - missingFromTopic.count) lost by the engine, \(missingFromTopic.count) lost by the broker, \(checks.conflictingOutcomes) with two outcomes, \(checks.repeatedResponses) repeated response records; partitions recovered again after it: \(recoveredAgain); latency ms \(results.latencyMilliseconds ?? [:])")
+            print("broker outage: 10 s with 3,000 requests at 100/s; statuses \(results.statuses), \(checks.unanswered - missingFromTopic.count) lost by the engine, \(missingFromTopic.count) lost by the broker (sends the driver saw unconfirmed: \(driver.log.components(separatedBy: "not confirmed by the broker").count - 1)), \(checks.conflictingOutcomes) with two outcomes, \(checks.repeatedResponses) repeated response records; partitions recovered again after it: \(recoveredAgain); latency ms \(results.latencyMilliseconds ?? [:])")
         }
 
         /// The request ids of `ids` that no record of `topic` carries.

@@ -229,7 +229,7 @@ public struct PendingDelivery: Sendable {
 }
 
 /// Delivery bookkeeping shared between the producer and its poll thread.
-private final class DeliveryTracker: Sendable {
+final class DeliveryTracker: Sendable {
     private struct State {
         var failure: KafkaError?
         var fatal: KafkaError?
@@ -244,17 +244,28 @@ private final class DeliveryTracker: Sendable {
     /// `enqueue`) does no work at all.
     func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {
         let m = message.pointee
-        let succeeded = m.err == RD_KAFKA_RESP_ERR_NO_ERROR
+        let succeeded = m.err == RD_KAFKA_RESP_ERR_NO_ERROR && m.offset >= 0
         if m._private == nil && succeeded { return }
         let topic = String(cString: rd_kafka_topic_name(m.rkt))
-        let result: Result<DeliveryReport, KafkaError> = succeeded
-            ? .success(DeliveryReport(topic: topic, partition: m.partition, offset: m.offset))
-            : .failure(.from(m.err, "delivery to \(topic)[\(m.partition)]"))
+        let result = Self.outcome(code: m.err, topic: topic, partition: m.partition, offset: m.offset)
         if let opaque = m._private {
             Unmanaged<DeliveryWaiter>.fromOpaque(opaque).takeRetainedValue().complete(result)
         } else if case .failure(let error) = result {
             state.withLock { if $0.failure == nil { $0.failure = error } }
         }
+    }
+
+    /// A delivery report's outcome. An acknowledgement without an offset is a failure: the
+    /// broker answered a retry with "duplicate sequence number", which vouches for a record it
+    /// may never have written (Tansu counts the sequence before it writes the records, so a
+    /// broker stopped in between answers the retry this way and has lost the record). Callers
+    /// send again or check, and drop repeats by id, rather than trust it.
+    static func outcome(code: rd_kafka_resp_err_t, topic: String, partition: Int32, offset: Int64) -> Result<DeliveryReport, KafkaError> {
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { return .failure(.from(code, "delivery to \(topic)[\(partition)]")) }
+        guard offset >= 0 else {
+            return .failure(KafkaError(.retriable, "delivery to \(topic)[\(partition)] acknowledged without an offset; the broker may not have the record"))
+        }
+        return .success(DeliveryReport(topic: topic, partition: partition, offset: offset))
     }
 
     func fail(with error: KafkaError) {
