@@ -101,8 +101,10 @@ public final class Worker: Service {
                         // Inputs stay paused until their partition has recovered and seeked.
                         try? consumer.pause(partitions)
                         for partition in partitions where partition.topic == configuration.internalTopic {
-                            guard registry.assign(partition.partition) else { continue }
-                            group.addTask { await Self.keepRunning(partition.partition, registry: registry, dependencies: dependencies) }
+                            guard let ownership = registry.assign(partition.partition) else { continue }
+                            group.addTask {
+                                await Self.keepRunning(partition.partition, ownership: ownership, registry: registry, dependencies: dependencies)
+                            }
                         }
                     case .consumer(.records(let records)):
                         for (partition, batch) in Dictionary(grouping: records, by: \.partition) {
@@ -137,10 +139,15 @@ public final class Worker: Service {
         ])
     }
 
-    /// Runs a partition while this worker owns it, starting over from its log after a failure.
-    private static func keepRunning(_ partition: Int32, registry: TaskRegistry, dependencies: PartitionTask.Dependencies) async {
+    /// Runs a partition while this worker owns it (this `ownership` of it: the group may take it
+    /// away and give it back meanwhile), starting over from its log after a failure.
+    private static func keepRunning(_ partition: Int32, ownership: UInt64, registry: TaskRegistry,
+                                    dependencies: PartitionTask.Dependencies) async {
         var failures = 0
-        while registry.isAssigned(partition), !Task.isCancelled {
+        // A task of an earlier ownership may still be writing its last epochs: recovering
+        // before it has ended could miss them.
+        while registry.task(partition) != nil, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
+        while registry.owns(partition, ownership), !Task.isCancelled {
             let task = PartitionTask(partition: partition, dependencies: dependencies)
             registry.register(task)
             do {
@@ -172,18 +179,26 @@ public final class Worker: Service {
 /// The partitions this worker owns and their running tasks.
 final class TaskRegistry: PartitionRouter {
     private struct State {
-        var assigned: Set<Int32> = []
+        /// Each owned partition's ownership: a number that is new each time it is assigned.
+        var assigned: [Int32: UInt64] = [:]
+        var ownerships: UInt64 = 0
         var tasks: [Int32: PartitionTask] = [:]
     }
 
     private let state = Mutex(State())
 
-    /// Marks `partition` owned; false if it already was.
-    func assign(_ partition: Int32) -> Bool {
-        state.withLock { $0.assigned.insert(partition).inserted }
+    /// Marks `partition` owned and returns the new ownership; nil if it already was owned.
+    func assign(_ partition: Int32) -> UInt64? {
+        state.withLock { state in
+            guard state.assigned[partition] == nil else { return nil }
+            state.ownerships += 1
+            state.assigned[partition] = state.ownerships
+            return state.ownerships
+        }
     }
 
-    func isAssigned(_ partition: Int32) -> Bool { state.withLock { $0.assigned.contains(partition) } }
+    /// Whether `ownership` of `partition` is still the current one.
+    func owns(_ partition: Int32, _ ownership: UInt64) -> Bool { state.withLock { $0.assigned[partition] == ownership } }
 
     func register(_ task: PartitionTask) { state.withLock { $0.tasks[task.partition] = task } }
 
@@ -201,19 +216,22 @@ final class TaskRegistry: PartitionRouter {
     }
 
     /// Stops the tasks of `partitions` and waits (blocking the calling thread, which is the
-    /// consumer's polling thread) until each has checkpointed, at most 30 seconds.
+    /// consumer's polling thread) until each has checkpointed, at most 20 seconds in all, well
+    /// within the group's poll interval. A task still writing then ends on its own, and the
+    /// partition's next task in this worker waits for that (`keepRunning`).
     func stopBlocking(_ partitions: [Int32], logger: Logger) {
         let tasks = release(partitions)
         let done = DispatchSemaphore(value: 0)
         for task in tasks { task.requestStop { done.signal() } }
-        for task in tasks where done.wait(timeout: .now() + 30) == .timedOut {
-            logger.error("partition \(task.partition) did not finish its checkpoint within 30 s")
+        let deadline = DispatchTime.now() + 20
+        for task in tasks where done.wait(timeout: deadline) == .timedOut {
+            logger.error("partition \(task.partition) did not finish its checkpoint within 20 s")
         }
     }
 
     /// Stops every task and waits until each has checkpointed.
     func stopAll() async {
-        let tasks = release(Array(state.withLock { $0.assigned }))
+        let tasks = release(Array(state.withLock { $0.assigned.keys }))
         await withDiscardingTaskGroup { group in
             for task in tasks {
                 group.addTask {
@@ -226,7 +244,7 @@ final class TaskRegistry: PartitionRouter {
     private func release(_ partitions: [Int32]) -> [PartitionTask] {
         state.withLock { state in
             partitions.compactMap { partition in
-                state.assigned.remove(partition)
+                state.assigned[partition] = nil
                 return state.tasks[partition]
             }
         }

@@ -37,6 +37,11 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var startsAtCommittedOffsets = true
     /// `session.timeout.ms`. Default 6 s: a group join on the local broker takes about half of it.
     public var sessionTimeoutMilliseconds = 6_000
+    /// `max.poll.interval.ms`, which is also how long the group waits for its members to rejoin
+    /// in a rebalance: a member that vanishes in the middle of one stalls the whole group this
+    /// long. The polling thread polls continuously, so only `willRevokePartitions` counts
+    /// against it. Default 30 s (librdkafka's is 5 minutes).
+    public var maxPollIntervalMilliseconds = 30_000
     /// `fetch.wait.max.ms`. The local broker does not wake a waiting fetch when data arrives, so
     /// this bounds end-to-end latency there. Default 10 ms.
     public var fetchWaitMaxMilliseconds = 10
@@ -73,6 +78,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             "auto.offset.reset": offsetReset.rawValue,
             "session.timeout.ms": String(sessionTimeoutMilliseconds),
             "heartbeat.interval.ms": String(max(100, sessionTimeoutMilliseconds / 3)),
+            "max.poll.interval.ms": String(maxPollIntervalMilliseconds),
             "fetch.wait.max.ms": String(fetchWaitMaxMilliseconds),
             "queued.max.messages.kbytes": String(maxPrefetchKilobytes),
             "enable.partition.eof": reportEndOfPartition ? "true" : "false",
