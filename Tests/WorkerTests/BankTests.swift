@@ -96,7 +96,7 @@ struct BankScenario {
     /// response records.
     func streamTransfers(
         accounts accountCount: Int = 10, _ count: Int = 400, pause: Duration = .milliseconds(5),
-        disruptions: [(afterOutcomes: Int, action: () throws -> Void)]
+        disruptions: [(afterOutcomes: Int, action: () async throws -> Void)]
     ) async throws -> (statuses: [Int: Int], repeats: Int) {
         let accounts = (0..<accountCount).map { "acct\($0)" }
         try await open(accounts, balance: 1_000)
@@ -104,7 +104,7 @@ struct BankScenario {
         let stream = Task { try await send(transfers, pause: pause) }
         for (outcomes, action) in disruptions {
             try await responses.wait("\(outcomes) outcomes") { $0.count >= accounts.count + outcomes }
-            try action()
+            try await action()
         }
         try await stream.value
 
@@ -232,7 +232,12 @@ extension WorkerSuites {
             var third: WorkerProcess?
             let (statuses, repeats) = try await bank.streamTransfers(accounts: 100, 3_000, pause: .zero, disruptions: [
                 (1_000, { third = try WorkerProcess(bank.processArguments, name: "bank-pair-third") }),
-                (2_000, { second.terminate() }),
+                (2_000, {
+                    // Not while the group is still taking the third in: the local broker stalls
+                    // a group whose member leaves in the middle of a rebalance (README, Limitations).
+                    try await eventually("the third worker's partitions", seconds: 60) { third?.recoveredPartitions ?? 0 > 0 }
+                    second.terminate()
+                }),
             ])
             print("bank across workers: \(statuses), \(repeats) repeated response records")
             #expect(repeats == 0, "a clean hand-over repeats no egress record")
