@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import StatefulFunctions
+import Synchronization
 import YCSB
 
 /// The YCSB-T driver: loads accounts, then offers a mix of reads, updates and transfers at a
@@ -50,7 +51,7 @@ struct Driver: AsyncParsableCommand {
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
         producerConfiguration.lingerMilliseconds = 1
         let producer = try KafkaProducer(configuration: producerConfiguration)
-        let client = Client(producer: producer, tracker: tracker, topic: requestsTopic)
+        let client = Client(producer: producer, tracker: tracker, topic: requestsTopic, bootstrap: bootstrap)
         let keys = (0..<records).map { "user\($0)" }
 
         if !skipLoad {
@@ -61,7 +62,7 @@ struct Driver: AsyncParsableCommand {
                 YCSB.Request(request_id: "\(runID)-load-\($0)", op: "insert", key: $0, fields: Self.fields(using: &generator))
             }
             try await client.send(inserts)
-            let missing = await tracker.waitForAnswers(inserts.map(\.request_id), quietSeconds: 120)
+            let missing = try await client.waitForAnswers(inserts.map(\.request_id), quietSeconds: 120)
             guard missing == 0 else { throw ValidationError("load: \(missing) inserts not answered (no answer came for 120 s)") }
             progress(String(format: "load: done in %.1f s", (ContinuousClock.now - started).seconds))
         }
@@ -78,7 +79,7 @@ struct Driver: AsyncParsableCommand {
                                     increment: searchStep, stepSeconds: stepSeconds, maxP99Milliseconds: maxP99)
             let (steps, ids) = try await search.run()
             requestIDs = ids
-            missing = await tracker.waitForAnswers(requestIDs, quietSeconds: 60)
+            missing = try await client.waitForAnswers(requestIDs, quietSeconds: 60)
             summary = Summary(configuration: self, steps: steps)
             try summary.writeChart(StepSearch.chart(steps, title: "YCSB-T step-up search: \(description)"), to: output)
         } else {
@@ -87,7 +88,7 @@ struct Driver: AsyncParsableCommand {
             let progress = try await RunPhase(client: client, tracker: tracker, workload: workload, runID: runID, rate: rate,
                                               seconds: seconds).run()
             requestIDs = progress.requestIDs
-            missing = await tracker.waitForAnswers(requestIDs, quietSeconds: 60)
+            missing = try await client.waitForAnswers(requestIDs, quietSeconds: 60)
             summary = Summary(configuration: self, progress: progress, latency: tracker.withState(\.latencyPercentiles))
             try summary.writeChart(RunPhase.chart(progress.rows, title: "YCSB-T latency over time: \(description)"), to: output)
             try summary.writeProgress(progress.rows, to: output)
@@ -98,7 +99,7 @@ struct Driver: AsyncParsableCommand {
         if !skipLoad {
             let reads = keys.map { YCSB.Request(request_id: "\(runID)-check-\($0)", op: "read", key: $0) }
             try await client.send(reads)
-            unread = await tracker.waitForAnswers(reads.map(\.request_id), quietSeconds: 120)
+            unread = try await client.waitForAnswers(reads.map(\.request_id), quietSeconds: 120)
             balanceTotal = tracker.withState { state in reads.compactMap { state.answers[$0.request_id]?.record?.balance }.reduce(0, +) }
         }
         summary.check(requestIDs, tracker: tracker, missing: missing, balanceTotal: balanceTotal, unreadAccounts: unread,
@@ -119,20 +120,74 @@ struct Driver: AsyncParsableCommand {
     }
 }
 
-/// Produces requests with the contract's keys and notes when each was sent.
-struct Client: Sendable {
+/// Produces requests with the contract's keys and notes when each was sent. Requests the
+/// broker did not confirm are kept, and re-sent if it turns out that the broker lost them.
+final class Client: Sendable {
     let producer: KafkaProducer
     let tracker: ResponseTracker
     let topic: String
+    let bootstrap: String
+    private let pending = Mutex<[(YCSB.Request, PendingDelivery)]>([])
+    private let unconfirmed = Mutex<[String: YCSB.Request]>([:])
+
+    init(producer: KafkaProducer, tracker: ResponseTracker, topic: String, bootstrap: String) {
+        self.producer = producer
+        self.tracker = tracker
+        self.topic = topic
+        self.bootstrap = bootstrap
+    }
 
     func send(_ requests: [YCSB.Request]) async throws {
         for request in requests { try await enqueue(request) }
-        try await producer.flush()
+        await confirm()
     }
 
     func enqueue(_ request: YCSB.Request) async throws {
         tracker.sent(request.request_id)
-        try await producer.enqueue(ProducerRecord(topic: topic, key: Array(request.recordKey.utf8), value: try Message(json: request).payload))
+        let record = ProducerRecord(topic: topic, key: Array(request.recordKey.utf8), value: try Message(json: request).payload)
+        let delivery = try await producer.produce([record])
+        pending.withLock { $0.append((request, delivery)) }
+    }
+
+    /// Waits until the broker has acknowledged what was sent. A request it did not confirm is
+    /// reported and kept for `waitForAnswers`; the run goes on.
+    func confirm() async {
+        let sent = pending.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+        for (request, delivery) in sent {
+            do {
+                try await delivery.acknowledged()
+            } catch {
+                progress("request \(request.request_id) not confirmed by the broker: \(error)")
+                unconfirmed.withLock { $0[request.request_id] = request }
+            }
+        }
+    }
+
+    /// Waits for the answers to `ids` until none has come for `quietSeconds`; returns how many
+    /// are missing. An unanswered request the broker did not confirm and does not have (it
+    /// can lose records it acknowledged, see KafkaProducer) is sent again, up to three times.
+    func waitForAnswers(_ ids: [String], quietSeconds: Double) async throws -> Int {
+        for _ in 0..<3 {
+            let missing = await tracker.waitForAnswers(ids, quietSeconds: quietSeconds)
+            var suspects = unconfirmed.withLock { unconfirmed in
+                tracker.withState { state in unconfirmed.values.filter { state.answers[$0.request_id] == nil } }
+            }
+            if !suspects.isEmpty {
+                let wanted = Set(ids)
+                suspects.removeAll { !wanted.contains($0.request_id) }
+            }
+            guard missing > 0, !suspects.isEmpty else { return missing }
+            let lost = try await RequestsTopic(topic, bootstrap: bootstrap).lacking(suspects)
+            guard !lost.isEmpty else { return missing }
+            progress("sending again \(lost.count) requests the broker lost: \(lost.map(\.request_id))")
+            unconfirmed.withLock { unconfirmed in for request in lost { unconfirmed[request.request_id] = nil } }
+            for request in lost { try await enqueue(request) }
+            await confirm()
+        }
+        return await tracker.waitForAnswers(ids, quietSeconds: quietSeconds)
     }
 }
 

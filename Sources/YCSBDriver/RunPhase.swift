@@ -39,7 +39,7 @@ struct RunPhase {
             let due = start + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(rate))
             if due > ContinuousClock.now { try await Task.sleep(until: due) }
             if ContinuousClock.now >= nextReport {
-                await confirmSent()
+                await client.confirm()
                 rows.append(report(elapsed: rows.count + 1, sent: sentInWindow))
                 sentInWindow = 0
                 nextReport += .seconds(1)
@@ -49,20 +49,10 @@ struct RunPhase {
             try await client.enqueue(request)
             sentInWindow += 1
         }
-        await confirmSent()
+        await client.confirm()
         let offered = Double(total) / (ContinuousClock.now - start).seconds
         rows.append(report(elapsed: rows.count + 1, sent: sentInWindow))
         return Result(requestIDs: ids, rows: rows, offeredRate: offered)
-    }
-
-    /// Waits until the broker has acknowledged what was sent. A request it did not confirm is
-    /// reported and the run goes on; the end-of-run checks count it if it goes unanswered.
-    private func confirmSent() async {
-        do {
-            try await client.producer.flush()
-        } catch {
-            progress("not confirmed by the broker, may be unanswered: \(error)")
-        }
     }
 
     private func report(elapsed: Int, sent: Int) -> ProgressRow {

@@ -109,8 +109,8 @@ final class TopicReader: Sendable {
     private let task: Task<Void, Never>
     private let collected = Collected()
 
-    init(_ topic: String, partitions: Int, bootstrap: String = Broker.bootstrap) throws {
-        consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap))
+    init(_ topic: String, partitions: Int) throws {
+        consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: Broker.bootstrap))
         try consumer.assign((0..<partitions).map { TopicPartitionOffset(topic, Int32($0), offset: TopicPartitionOffset.beginning) })
         let collected = collected
         task = Task { [consumer] in
@@ -124,9 +124,9 @@ final class TopicReader: Sendable {
 
     /// Waits until records have come and then none for 2 s: the whole topic, when nothing more
     /// is being written to it.
-    func waitUntilQuiet(_ what: String, seconds: Double = 60) async throws {
+    func waitUntilQuiet(_ what: String) async throws {
         var last = -1
-        try await eventually(what, seconds: seconds) {
+        try await eventually(what) {
             let count = records.count
             defer { last = count }
             guard count > 0, count == last else {
