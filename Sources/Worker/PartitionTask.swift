@@ -43,6 +43,8 @@ final class PartitionTask: Sendable {
         let recovered: @Sendable (Int32, [String: Int64]) async throws -> Void
         /// Resumes the partition's inputs after a pause for backlog.
         let resumeInputs: @Sendable (Int32) -> Void
+        /// Pauses the partition's inputs (when its task failed: the next one positions them).
+        let pauseInputs: @Sendable (Int32) -> Void
         /// Receives the partition's transaction counts of each epoch.
         let countTransactions: @Sendable (TransactionStatistics) -> Void
     }

@@ -61,6 +61,11 @@ public final class Worker: Service {
         ])
 
         let partitionCount = configuration.partitions
+        let pause: @Sendable (Int32) -> Void = { [logger] partition in
+            do { try consumer.pause(inputs.map { TopicPartition($0, partition) }) } catch {
+                logger.error("cannot pause the inputs of partition \(partition): \(error)")
+            }
+        }
         let resume: @Sendable (Int32) -> Void = { [logger] partition in
             do { try consumer.resume(inputs.map { TopicPartition($0, partition) }) } catch {
                 logger.error("cannot resume the inputs of partition \(partition): \(error)")
@@ -81,6 +86,7 @@ public final class Worker: Service {
                     .position(partition, at: offsets)
             },
             resumeInputs: resume,
+            pauseInputs: pause,
             countTransactions: { [self] counts in statistics.withLock { $0.add(counts) } })
 
         let control = Mailbox<Control>()
@@ -113,7 +119,7 @@ public final class Worker: Service {
                             // Bounded memory: stop fetching for a partition that falls behind.
                             if task.backlog.queued(batch.count) {
                                 logger.debug("inputs paused: partition is behind", metadata: ["statefun.partition": "\(partition)"])
-                                try? consumer.pause(inputs.map { TopicPartition($0, partition) })
+                                pause(partition)
                                 if task.backlog.shouldResumeAfterPause() { resume(partition) }
                             }
                         }
@@ -155,6 +161,10 @@ public final class Worker: Service {
                 registry.unregister(task)
                 return
             } catch {
+                // Nothing more is fetched until the next task has sought its checkpoint: a
+                // record fetched ahead of it would be taken as the next input and skip those
+                // between. Records already on their way find no task and are dropped.
+                dependencies.pauseInputs(partition)
                 registry.unregister(task)
                 failures += 1
                 dependencies.logger.error("partition \(partition) failed, recovering it again: \(error)")
