@@ -163,8 +163,9 @@ public final class Worker: Service {
             } catch {
                 // Nothing more is fetched until the next task has sought its checkpoint: a
                 // record fetched ahead of it would be taken as the next input and skip those
-                // between. Records already on their way find no task and are dropped.
-                dependencies.pauseInputs(partition)
+                // between. Records already on their way find no task and are dropped. (A
+                // partition no longer owned is paused by its next assignment.)
+                if registry.owns(partition, ownership) { dependencies.pauseInputs(partition) }
                 registry.unregister(task)
                 failures += 1
                 dependencies.logger.error("partition \(partition) failed, recovering it again: \(error)")

@@ -123,7 +123,7 @@ struct Driver: AsyncParsableCommand {
 /// Produces requests with the contract's keys and notes when each was sent. Requests the
 /// broker did not confirm are kept, and re-sent if it turns out that the broker lost them.
 final class Client: Sendable {
-    let producer: KafkaProducer
+    private let producer: KafkaProducer
     let tracker: ResponseTracker
     let topic: String
     let bootstrap: String

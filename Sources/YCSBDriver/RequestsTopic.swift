@@ -24,6 +24,10 @@ struct RequestsTopic {
             let end = try await consumer.watermarks(TopicPartition(topic, partition)).high
             if end > 0 { ends[partition] = end }
         }
+        guard !ends.isEmpty else {
+            await consumer.close()
+            return requests
+        }
         try consumer.assign(ends.keys.map { TopicPartitionOffset(topic, $0, offset: TopicPartitionOffset.beginning) })
         let reading = Task { [ends] () -> Set<String>? in
             var ends = ends
@@ -46,7 +50,7 @@ struct RequestsTopic {
             try await Task.sleep(for: .seconds(120))
             reading.cancel()
         }
-        let found = ends.isEmpty ? Set<String>() : await reading.value
+        let found = await reading.value
         deadline.cancel()
         await consumer.close()
         // Not read to its end within two minutes: nothing is known to be missing.
