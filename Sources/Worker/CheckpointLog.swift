@@ -47,16 +47,9 @@ struct CheckpointLog: Sendable {
 
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers)
         consumerConfiguration.properties = configuration.kafkaProperties
-        let reader = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
-        let records: [ConsumerRecord]
-        do {
-            try reader.assign([TopicPartitionOffset(topicPartition, offset: start)])
-            records = try await readToEnd(reader, topicPartition, from: committed)
-            await reader.close()
-        } catch {
-            await reader.close()
-            throw error
-        }
+        var records: [ConsumerRecord] = []
+        try await KafkaConsumer.readToEnd([TopicPartitionOffset(topicPartition, offset: start)], configuration: consumerConfiguration,
+                                          logger: logger) { records += $0 }
 
         var assembler = ChunkAssembler()
         var applied = 0
@@ -79,39 +72,9 @@ struct CheckpointLog: Sendable {
         }
         logger.info("partition recovered", metadata: [
             "statefun.partition": "\(partition)", "statefun.epochs": "\(applied)", "statefun.skipped": "\(skipped)", "statefun.bytes": "\(bytes)",
-            "statefun.addresses": "\(core.addressCount)", "statefun.epoch": "\(restoredEpoch)",
+            "statefun.addresses": "\(core.addressCount)", "statefun.epoch": "\(restoredEpoch)", "statefun.positions": "\(core.positions)",
         ])
         return core
-    }
-
-    /// Reads up to the high watermark, then asks once more after a pause: the local broker can
-    /// report a stale watermark right after a batch.
-    private func readToEnd(_ reader: KafkaConsumer, _ partition: TopicPartition, from start: Int64) async throws -> [ConsumerRecord] {
-        var records: [ConsumerRecord] = []
-        let low = try await reader.watermarks(partition).low
-        var next = max(low, start)
-        var iterator = reader.events.makeAsyncIterator()
-        var confirmed = false
-        while true {
-            let high = try await reader.watermarks(partition).high
-            if next >= high {
-                if confirmed { return records }
-                confirmed = true
-                try await Task.sleep(for: .milliseconds(100))
-                continue
-            }
-            confirmed = false
-            while next < high {
-                guard let event = await iterator.next() else { throw CancellationError() }
-                switch event {
-                case .records(let batch):
-                    records += batch
-                    if let last = batch.last { next = last.offset + 1 }
-                case .error(let error) where !error.isRetriable: throw error
-                default: break
-                }
-            }
-        }
     }
 }
 

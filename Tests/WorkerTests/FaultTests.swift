@@ -62,9 +62,7 @@ extension WorkerSuites {
             let log = try await Self.transactionLog(ycsb.id)
             let inFlight = try Self.transactionsWithoutOutcome(log)
             #expect(inFlight.isEmpty, "transactions left in flight: \(inFlight.prefix(5))")
-            for request in checks.stillUnansweredIDs {
-                print("unanswered \(request), its transaction log: \(log.filter { $0.contains("\(request)\"") })")
-            }
+            if !checks.stillUnansweredIDs.isEmpty { try await Self.explain(unanswered: checks.stillUnansweredIDs, of: ycsb, log: log) }
 
             let seconds = recoveries.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }.sorted()
             print(String(format: "kills %@: %d kills survived, %d requests, statuses %@, %d lost, %d with two outcomes, %d repeated response records, recovery p50 %.1f s, max %.1f s",
@@ -277,6 +275,25 @@ extension WorkerSuites {
         static let overloadMemoryBoundMegabytes = 256
 
         /// The records of the application's transaction log, as text.
+        /// Prints what the topics hold about requests left unanswered: where each request is,
+        /// the responses to it and its transaction log, to follow it through the worker logs.
+        static func explain(unanswered: [String], of ycsb: YCSBScenario, log: [String]) async throws {
+            let requests = try TopicReader("\(ycsb.id)-requests", partitions: 4)
+            let responses = try TopicReader("\(ycsb.id)-responses", partitions: 4)
+            try await requests.waitUntilQuiet("the requests topic")
+            try await responses.waitUntilQuiet("the responses topic")
+            for id in unanswered {
+                let marker = "\"request_id\":\"\(id)\""
+                let request = requests.records.filter { $0.valueText.contains(marker) }
+                    .map { "partition \($0.partition) offset \($0.offset) key \($0.keyText): \($0.valueText.prefix(160))" }
+                let answers = responses.records.filter { $0.valueText.contains(marker) }
+                    .map { "partition \($0.partition) offset \($0.offset) id \($0.headerText(WorkerHeaders.id) ?? "-"): \($0.valueText)" }
+                print("unanswered \(id): request \(request), responses \(answers), transaction log \(log.filter { $0.contains("\(id)\"") })")
+            }
+            await requests.close()
+            await responses.close()
+        }
+
         static func transactionLog(_ id: String) async throws -> [String] {
             let log = try TopicReader("\(id)-transactions", partitions: 4)
             defer { Task { await log.close() } }
