@@ -9,15 +9,25 @@ import Logging
 /// input, so a refused seek is retried, and if it keeps failing the partition fails (and is
 /// recovered again while this worker still owns it); its inputs stay paused meanwhile.
 struct InputPositioner: Sendable {
+    /// The input topics, each read at the partition's number.
+    let inputs: [String]
     let seek: @Sendable ([TopicPartitionOffset]) async throws -> Void
     let resume: @Sendable (Int32) -> Void
     let logger: Logger
     var attempts = 50
     var pause: Duration = .milliseconds(100)
 
-    func position(_ partition: Int32, at offsets: [TopicPartitionOffset]) async throws {
+    /// Where `partition`'s inputs are read from: its checkpointed positions, and the beginning
+    /// of an input it never read. Every input is sought: records fetched before the
+    /// partition's task was there to take them were dropped, and the fetch has moved past them.
+    func offsets(_ partition: Int32, from positions: [String: Int64]) -> [TopicPartitionOffset] {
+        inputs.map { TopicPartitionOffset($0, partition, offset: positions[$0] ?? TopicPartitionOffset.beginning) }
+    }
+
+    func position(_ partition: Int32, from positions: [String: Int64]) async throws {
+        let offsets = offsets(partition, from: positions)
         var attempt = 1
-        while !offsets.isEmpty {
+        while true {
             do {
                 try await seek(offsets)
                 break

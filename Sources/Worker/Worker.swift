@@ -78,14 +78,8 @@ public final class Worker: Service {
             partitionOf: { Murmur2Partitioner.partition(forKey: $0.id, partitionCount: partitionCount) },
             logger: logger,
             recovered: { [logger] partition, positions in
-                // Read every input of the partition from the checkpointed position on, and an
-                // input it never read from the beginning: records fetched before the task was
-                // there to take them were dropped, and the fetch has moved past them.
-                let offsets = inputs.map { topic in
-                    TopicPartitionOffset(topic, partition, offset: positions[topic] ?? TopicPartitionOffset.beginning)
-                }
-                try await InputPositioner(seek: { try await consumer.seek($0) }, resume: resume, logger: logger)
-                    .position(partition, at: offsets)
+                try await InputPositioner(inputs: inputs, seek: { try await consumer.seek($0) }, resume: resume, logger: logger)
+                    .position(partition, from: positions)
             },
             resumeInputs: resume,
             pauseInputs: pause,
