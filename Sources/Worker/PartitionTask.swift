@@ -45,6 +45,8 @@ final class PartitionTask: Sendable {
         let resumeInputs: @Sendable (Int32) -> Void
         /// Pauses the partition's inputs (when its task failed: the next one positions them).
         let pauseInputs: @Sendable (Int32) -> Void
+        /// Fetches an input again from an offset (records before one that came were skipped).
+        let refetch: @Sendable (TopicPartitionOffset) async -> Void
         /// Receives the partition's transaction counts of each epoch.
         let countTransactions: @Sendable (TransactionStatistics) -> Void
     }
@@ -118,6 +120,10 @@ final class PartitionTask: Sendable {
         /// Ingress records waiting for admission (from `nextWaiting` on), in the order read.
         var waiting: [ConsumerRecord] = []
         var nextWaiting = 0
+        /// Records after a gap in an input's offsets are not processed: the input is fetched
+        /// again from the gap (see `OffsetGapGuard`).
+        var gaps = OffsetGapGuard()
+        var refetches: [TopicPartitionOffset] = []
 
         var deps: Dependencies { task.dependencies }
         var configuration: WorkerConfiguration { deps.configuration }
@@ -174,6 +180,7 @@ final class PartitionTask: Sendable {
                 }
                 if stopSignals.isEmpty, let due = core.nextTimerDue(), due <= now { core.fireTimers(now: now) }
                 if stopSignals.isEmpty { admitWaiting(now: now) }
+                refetchSkipped(group: &group)
                 sendSignals(group: &group)
                 try maybeCloseEpoch(group: &group)
                 if !stopSignals.isEmpty, inFlight == 0, outstandingReleases == 0, !core.hasChanges {
@@ -217,6 +224,22 @@ final class PartitionTask: Sendable {
         var admitsIngress: Bool { core.busyCoordinatorCount < max(1, configuration.maxTransactionsPerPartition) }
 
         mutating func process(_ record: ConsumerRecord, now: Int64) {
+            switch gaps.check(record.topicPartition, offset: record.offset, expected: core.positions[record.topic]) {
+            case .take: break
+            case .takeAfterGap:
+                deps.logger.warning("input offsets jump over a gap that stays after fetching again", metadata: [
+                    "statefun.partition": "\(task.partition)", "statefun.topic": "\(record.topic)",
+                    "statefun.expected": "\(core.positions[record.topic] ?? -1)", "statefun.offset": "\(record.offset)",
+                ])
+            case .drop: return
+            case .refetch(let offset):
+                deps.logger.warning("records skipped by the broker's fetch: reading them again", metadata: [
+                    "statefun.partition": "\(task.partition)", "statefun.topic": "\(record.topic)",
+                    "statefun.expected": "\(offset)", "statefun.offset": "\(record.offset)",
+                ])
+                refetches.append(TopicPartitionOffset(record.topicPartition, offset: offset))
+                return
+            }
             let position = InputPosition(topic: record.topic, offset: record.offset)
             if record.topic == configuration.internalTopic {
                 do {
@@ -230,6 +253,13 @@ final class PartitionTask: Sendable {
                 core.process(.ingress(IngressRecord(topic: record.topic, key: record.key, value: record.value, headers: headers),
                                       position: position), now: now)
             }
+        }
+
+        mutating func refetchSkipped(group: inout ThrowingDiscardingTaskGroup<any Error>) {
+            guard !refetches.isEmpty else { return }
+            let refetch = deps.refetch
+            for offset in refetches { group.addTask { await refetch(offset) } }
+            refetches = []
         }
 
         /// Sends the signals of what was just processed at once, to a local partition or

@@ -83,6 +83,9 @@ public final class Worker: Service {
             },
             resumeInputs: resume,
             pauseInputs: pause,
+            refetch: { [logger] offset in
+                do { try await consumer.seek([offset]) } catch { logger.warning("cannot fetch \(offset) again: \(error)") }
+            },
             countTransactions: { [self] counts in statistics.withLock { $0.add(counts) } })
 
         let control = Mailbox<Control>()

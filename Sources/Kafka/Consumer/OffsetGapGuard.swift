@@ -1,0 +1,58 @@
+/// Keeps a reader from moving past records the broker has not shown it yet.
+///
+/// On the local broker, a fetch can return a batch while an earlier batch, written at the
+/// same time by another producer, is not visible yet; the consumer then moves past the
+/// earlier one and never reads it. The offsets of a topic written without transactions or
+/// compaction have no gaps, so a record after a gap means records were skipped: the reader
+/// drops what comes after the gap and fetches again from the offset it expects. A gap still
+/// there after `attempts` fetches, at least `interval` apart, is real (transaction markers,
+/// compaction) and the record after it is taken.
+public struct OffsetGapGuard: Sendable {
+    public enum Verdict: Equatable, Sendable {
+        /// The record is the expected one (or nothing is expected yet): read it.
+        case take
+        /// A gap that was fetched again `attempts` times and is real: read the record.
+        case takeAfterGap
+        /// A repeat of a record already read, or a record after a gap while a fetch from the
+        /// gap is on its way: drop it.
+        case drop
+        /// Records before this one were skipped: drop it and fetch again from `offset`.
+        case refetch(from: Int64)
+    }
+
+    private struct Gap {
+        var at: Int64
+        var fetches: Int
+        var lastFetch: ContinuousClock.Instant
+    }
+
+    public var attempts = 5
+    public var interval: Duration = .milliseconds(200)
+    private var gaps: [TopicPartition: Gap] = [:]
+
+    public init() {}
+
+    /// Whether to read the record at `offset` of `partition`, when the reader expects
+    /// `expected` next (nil: anything).
+    public mutating func check(_ partition: TopicPartition, offset: Int64, expected: Int64?,
+                               now: ContinuousClock.Instant = .now) -> Verdict {
+        guard let expected, offset != expected else {
+            gaps[partition] = nil
+            return .take
+        }
+        if offset < expected { return .drop }
+        guard var gap = gaps[partition], gap.at == expected else {
+            gaps[partition] = Gap(at: expected, fetches: 1, lastFetch: now)
+            return .refetch(from: expected)
+        }
+        guard now - gap.lastFetch >= interval else { return .drop }
+        if gap.fetches >= attempts {
+            gaps[partition] = nil
+            return .takeAfterGap
+        }
+        gap.fetches += 1
+        gap.lastFetch = now
+        gaps[partition] = gap
+        return .refetch(from: expected)
+    }
+}
