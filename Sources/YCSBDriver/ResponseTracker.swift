@@ -46,25 +46,11 @@ final class ResponseTracker: Sendable {
     private init(consumer: KafkaConsumer, start: [TopicPartitionOffset]) {
         self.consumer = consumer
         task = Task { [consumer, shared] in
-            var expected = Dictionary(uniqueKeysWithValues: start.map { ($0.topicPartition, $0.offset) })
-            var gaps = OffsetGapGuard()
-            for await event in consumer.events {
-                guard case .records(let records) = event else { continue }
+            await consumer.readWithoutGaps(startingAt: start, skipped: { from in
+                progress("responses from \(from) on were skipped by the broker's fetch: reading them again")
+            }) { records in
                 let now = ContinuousClock.now
-                var responses: [YCSB.Response] = []
-                for record in records {
-                    let partition = record.topicPartition
-                    switch gaps.check(partition, offset: record.offset, expected: expected[partition]) {
-                    case .take, .takeAfterGap:
-                        expected[partition] = record.offset + 1
-                        if let response = try? Message(bytes: record.value ?? []).decode(YCSB.Response.self) { responses.append(response) }
-                    case .drop:
-                        continue
-                    case .refetch(let offset):
-                        progress("responses from \(partition) at \(offset) were skipped by the broker's fetch: reading them again")
-                        try? await consumer.seek([TopicPartitionOffset(partition, offset: offset)])
-                    }
-                }
+                let responses = records.compactMap { try? Message(bytes: $0.value ?? []).decode(YCSB.Response.self) }
                 shared.state.withLock { state in
                     for response in responses { state.receive(response, at: now) }
                 }

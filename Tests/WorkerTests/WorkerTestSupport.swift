@@ -111,12 +111,11 @@ final class TopicReader: Sendable {
 
     init(_ topic: String, partitions: Int) throws {
         consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: Broker.bootstrap))
-        try consumer.assign((0..<partitions).map { TopicPartitionOffset(topic, Int32($0), offset: TopicPartitionOffset.beginning) })
+        let start = (0..<partitions).map { TopicPartitionOffset(topic, Int32($0), offset: TopicPartitionOffset.beginning) }
+        try consumer.assign(start)
         let collected = collected
         task = Task { [consumer] in
-            for await event in consumer.events {
-                if case .records(let records) = event { collected.records.withLock { $0 += records } }
-            }
+            await consumer.readWithoutGaps(startingAt: start) { records in collected.records.withLock { $0 += records } }
         }
     }
 

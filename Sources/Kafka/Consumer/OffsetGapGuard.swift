@@ -56,3 +56,37 @@ public struct OffsetGapGuard: Sendable {
         return .refetch(from: expected)
     }
 }
+
+extension KafkaConsumer {
+    /// Hands this consumer's records to `body`, in offset order per partition and without
+    /// gaps (see `OffsetGapGuard`), until its events end (it is closed or the calling task is
+    /// cancelled). `start` holds where the assigned partitions start; `skipped` hears where
+    /// records were skipped and are read again.
+    public func readWithoutGaps(
+        startingAt start: [TopicPartitionOffset], skipped: (TopicPartitionOffset) -> Void = { _ in },
+        _ body: ([ConsumerRecord]) -> Void
+    ) async {
+        var expected: [TopicPartition: Int64] = [:]
+        for offset in start where offset.offset >= 0 { expected[offset.topicPartition] = offset.offset }
+        var gaps = OffsetGapGuard()
+        for await event in events {
+            guard case .records(let records) = event else { continue }
+            var taken: [ConsumerRecord] = []
+            for record in records {
+                let partition = record.topicPartition
+                switch gaps.check(partition, offset: record.offset, expected: expected[partition]) {
+                case .take, .takeAfterGap:
+                    expected[partition] = record.offset + 1
+                    taken.append(record)
+                case .drop:
+                    continue
+                case .refetch(let offset):
+                    let from = TopicPartitionOffset(partition, offset: offset)
+                    skipped(from)
+                    try? await seek([from])
+                }
+            }
+            if !taken.isEmpty { body(taken) }
+        }
+    }
+}
