@@ -5,25 +5,30 @@
 /// earlier one and never reads it. The offsets of a topic written without transactions or
 /// compaction have no gaps, so a record after a gap means records were skipped: the reader
 /// drops what comes after the gap and fetches again from the offset it expects. A gap still
-/// there after `attempts` fetches, at least `interval` apart, is real (transaction markers,
-/// compaction) and the record after it is taken.
+/// there after `attempts` fetches, at least `interval` apart, is real (records the broker
+/// lost, transaction markers, compaction): the reader fetches from the first record after
+/// it and takes that one.
 public struct OffsetGapGuard: Sendable {
     public enum Verdict: Equatable, Sendable {
         /// The record is the expected one (or nothing is expected yet): read it.
         case take
-        /// A gap that was fetched again `attempts` times and is real: read the record.
+        /// The first record after a gap found real: read it.
         case takeAfterGap
-        /// A repeat of a record already read, or a record after a gap while a fetch from the
-        /// gap is on its way: drop it.
+        /// A repeat of a record already read, or a record after a gap while a fetch is on its
+        /// way: drop it.
         case drop
-        /// Records before this one were skipped: drop it and fetch again from `offset`.
+        /// Drop the record and fetch again from `offset`.
         case refetch(from: Int64)
     }
 
     private struct Gap {
+        /// The offset expected when the gap was seen.
         var at: Int64
+        /// The lowest offset seen after it.
+        var firstAfter: Int64
         var fetches: Int
         var lastFetch: ContinuousClock.Instant
+        var real = false
     }
 
     public var attempts = 5
@@ -42,18 +47,27 @@ public struct OffsetGapGuard: Sendable {
         }
         if offset < expected { return .drop }
         guard var gap = gaps[partition], gap.at == expected else {
-            gaps[partition] = Gap(at: expected, fetches: 1, lastFetch: now)
+            gaps[partition] = Gap(at: expected, firstAfter: offset, fetches: 1, lastFetch: now)
             return .refetch(from: expected)
         }
-        guard now - gap.lastFetch >= interval else { return .drop }
-        if gap.fetches >= attempts {
+        gap.firstAfter = min(gap.firstAfter, offset)
+        if gap.real, offset == gap.firstAfter {
             gaps[partition] = nil
             return .takeAfterGap
         }
-        gap.fetches += 1
-        gap.lastFetch = now
+        let verdict: Verdict
+        if now - gap.lastFetch < interval {
+            verdict = .drop
+        } else if gap.real || gap.fetches >= attempts {
+            gap.real = true
+            verdict = .refetch(from: gap.firstAfter)
+        } else {
+            gap.fetches += 1
+            verdict = .refetch(from: expected)
+        }
+        if verdict != .drop { gap.lastFetch = now }
         gaps[partition] = gap
-        return .refetch(from: expected)
+        return verdict
     }
 }
 
