@@ -270,7 +270,6 @@ extension WorkerSuites {
         /// The worker's memory bound under overload, as the README states it.
         static let overloadMemoryBoundMegabytes = 256
 
-        /// The records of the application's transaction log, as text.
         /// Prints what the topics hold about requests left unanswered: where each request is,
         /// the responses to it and its transaction log, to follow it through the worker logs.
         static func explain(unanswered: [String], of ycsb: YCSBScenario, log: [String]) async throws {
@@ -290,6 +289,7 @@ extension WorkerSuites {
             await responses.close()
         }
 
+        /// The records of the application's transaction log, as text.
         static func transactionLog(_ id: String) async throws -> [String] {
             let log = try TopicReader("\(id)-transactions", partitions: 4)
             defer { Task { await log.close() } }

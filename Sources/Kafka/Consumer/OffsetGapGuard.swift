@@ -42,7 +42,8 @@ public struct OffsetGapGuard: Sendable {
     public mutating func check(_ partition: TopicPartition, offset: Int64, expected: Int64?,
                                now: ContinuousClock.Instant = .now) -> Verdict {
         guard let expected, offset != expected else {
-            gaps[partition] = nil
+            // Called for every record: the map is touched only while a gap is open.
+            if !gaps.isEmpty { gaps[partition] = nil }
             return .take
         }
         if offset < expected { return .drop }
