@@ -120,6 +120,41 @@ final class OutputMeter: Sendable {
     }
 }
 
+/// The baseline: consume, produce, nothing else, between two fresh topics.
+struct EchoPipeline {
+    let input: String
+    let output: String
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let task: Task<Void, Never>
+    static let lingerMilliseconds = 1
+
+    static func start(admin: KafkaAdmin, bootstrap: String, partitions: Int, name: String) async throws -> EchoPipeline {
+        let input = "echo-in-\(name)", output = "echo-out-\(name)"
+        for topic in [input, output] { try await admin.createTopic(topic, partitions: partitions) }
+        let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap))
+        try consumer.assign((0..<partitions).map { TopicPartitionOffset(input, Int32($0), offset: TopicPartitionOffset.beginning) })
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
+        producerConfiguration.lingerMilliseconds = lingerMilliseconds
+        let producer = try KafkaProducer(configuration: producerConfiguration)
+        let task = Task {
+            for await event in consumer.events {
+                guard case .records(let batch) = event else { continue }
+                for record in batch {
+                    try? await producer.enqueue(ProducerRecord(topic: output, key: record.key, value: record.value))
+                }
+            }
+        }
+        return EchoPipeline(input: input, output: output, consumer: consumer, producer: producer, task: task)
+    }
+
+    func stop() async {
+        task.cancel()
+        await consumer.close()
+        try? await producer.shutdown()
+    }
+}
+
 struct Pipeline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Stateful counter against a plain Kafka echo.")
     @OptionGroup var common: Common
@@ -128,66 +163,42 @@ struct Pipeline: AsyncParsableCommand {
     @Option(help: "Seconds of the latency run.") var seconds = 5
     @Option(help: "Distinct keys.") var keys = 1_000
     @Option(help: "Checkpoint interval of the engine, ms.") var checkpointInterval = 5
-    @Option(help: "Interleaved rounds of echo and engine (medians reported).") var rounds = 3
+    @Option(help: "Rounds, each on fresh topics (medians reported).") var rounds = 3
 
     func run() async throws {
         let run = UUID().uuidString.prefix(6).lowercased()
         let admin = try KafkaAdmin(configuration: .init(bootstrapServers: common.bootstrap))
-        for topic in ["echo-in-\(run)", "echo-out-\(run)", "count-in-\(run)", "count-out-\(run)"] {
-            try await admin.createTopic(topic, partitions: common.partitions)
-        }
-
-        // The echo: consume, produce, nothing else.
-        let echoIn = "echo-in-\(run)", echoOut = "echo-out-\(run)"
-        let echoConsumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: common.bootstrap))
-        try echoConsumer.assign((0..<common.partitions).map { TopicPartitionOffset(echoIn, Int32($0), offset: TopicPartitionOffset.beginning) })
-        var echoProducerConfiguration = KafkaProducerConfiguration(bootstrapServers: common.bootstrap)
-        echoProducerConfiguration.lingerMilliseconds = 1
-        let echoProducer = try KafkaProducer(configuration: echoProducerConfiguration)
-        let echo = Task {
-            for await event in echoConsumer.events {
-                guard case .records(let batch) = event else { continue }
-                for record in batch {
-                    try? await echoProducer.enqueue(ProducerRecord(topic: echoOut, key: record.key, value: record.value))
-                }
-            }
-        }
-
-        var configuration = WorkerConfiguration(bootstrapServers: common.bootstrap, applicationID: "bench-\(run)")
-        configuration.partitions = common.partitions
-        configuration.checkpointIntervalMilliseconds = checkpointInterval
-        let worker = Worker(application: Bench.counterApplication(input: "count-in-\(run)", output: "count-out-\(run)"),
-                            configuration: configuration, logger: Bench.quietLogger())
-        let workerTask = Task { try await worker.run() }
-
-        // The in-memory broker slows down as it fills, so the paced latency runs come first and
-        // each round swaps which pipeline goes first; the bursts for throughput follow.
-        let echoPipeline = (input: echoIn, output: echoOut), enginePipeline = (input: "count-in-\(run)", output: "count-out-\(run)")
-        // Per round, whether the echo runs (true) or the engine, in running order.
+        // The local broker's fetch lists every batch a partition ever held, so its latency grows
+        // with the topics' history. Each round therefore runs both pipelines on fresh topics, and
+        // swaps which goes first: the paced latency run, then the burst for throughput.
         func order(_ round: Int) -> [Bool] { round % 2 == 1 ? [true, false] : [false, true] }
         var echoResults: [Result] = [], engineResults: [Result] = []
         for round in 1...rounds {
+            let echo = try await EchoPipeline.start(admin: admin, bootstrap: common.bootstrap, partitions: common.partitions,
+                                                    name: "\(run)-\(round)")
+            let engine = try await startEngine(admin: admin, name: "\(run)-\(round)")
+            var results: [Bool: Result] = [:]
             for isEcho in order(round) {
-                let pipeline = isEcho ? echoPipeline : enginePipeline
-                let latency = try await measureLatency(input: pipeline.input, output: pipeline.output, round: round)
-                if isEcho { echoResults.append(latency) } else { engineResults.append(latency) }
+                let pipeline = isEcho ? (echo.input, echo.output) : (engine.input, engine.output)
+                results[isEcho] = try await measureLatency(input: pipeline.0, output: pipeline.1, round: round)
             }
-            print(String(format: "latency round %d (%@ first): echo p99 %.1f ms | counter p99 %.1f ms", round,
-                         order(round)[0] ? "echo" : "counter", echoResults.last!.p99, engineResults.last!.p99))
-        }
-        for round in 1...rounds {
             for isEcho in order(round) {
-                let pipeline = isEcho ? echoPipeline : enginePipeline
-                let throughput = try await measureThroughput(input: pipeline.input, output: pipeline.output, round: rounds + round)
-                if isEcho { echoResults[round - 1].throughput = throughput } else { engineResults[round - 1].throughput = throughput }
+                let pipeline = isEcho ? (echo.input, echo.output) : (engine.input, engine.output)
+                results[isEcho]!.throughput = try await measureThroughput(input: pipeline.0, output: pipeline.1, round: rounds + round)
             }
-            print(String(format: "throughput round %d: echo %.0f/s | counter %.0f/s", round, echoResults[round - 1].throughput,
-                         engineResults[round - 1].throughput))
+            await echo.stop()
+            engine.task.cancel()
+            try? await engine.task.value
+            echoResults.append(results[true]!)
+            engineResults.append(results[false]!)
+            print(String(format: "round %d (%@ first): echo p99 %.1f ms, %.0f/s | counter p99 %.1f ms, %.0f/s", round,
+                         order(round)[0] ? "echo" : "counter", results[true]!.p99, results[true]!.throughput,
+                         results[false]!.p99, results[false]!.throughput))
         }
         let echoResult = Result.median(echoResults), engineResult = Result.median(engineResults)
 
         print("")
-        print("Medians of \(rounds) interleaved rounds:")
+        print("Medians of \(rounds) rounds:")
         print("| pipeline | throughput (records/s) | p50 (ms) | p99 (ms) | max (ms) |")
         print("|---|---|---|---|---|")
         for (name, result) in [("plain Kafka echo (baseline)", echoResult), ("stateful counter, exactly-once", engineResult)] {
@@ -195,12 +206,19 @@ struct Pipeline: AsyncParsableCommand {
         }
         print(String(format: "throughput ratio %.2f (target >= 0.50); p99 %.1f ms vs echo p99 + one checkpoint interval = %.1f ms",
                      engineResult.throughput / echoResult.throughput, engineResult.p99, echoResult.p99 + Double(checkpointInterval)))
+    }
 
-        workerTask.cancel()
-        try? await workerTask.value
-        echo.cancel()
-        await echoConsumer.close()
-        try? await echoProducer.shutdown()
+    /// A worker running the counter between two fresh topics.
+    func startEngine(admin: KafkaAdmin, name: String) async throws -> (input: String, output: String, task: Task<Void, any Error>) {
+        let input = "count-in-\(name)", output = "count-out-\(name)"
+        for topic in [input, output] { try await admin.createTopic(topic, partitions: common.partitions) }
+        var configuration = WorkerConfiguration(bootstrapServers: common.bootstrap, applicationID: "bench-\(name)")
+        configuration.partitions = common.partitions
+        configuration.checkpointIntervalMilliseconds = checkpointInterval
+        configuration.outputLingerMilliseconds = EchoPipeline.lingerMilliseconds  // the same client settings
+        let worker = Worker(application: Bench.counterApplication(input: input, output: output),
+                            configuration: configuration, logger: Bench.quietLogger())
+        return (input, output, Task { try await worker.run() })
     }
 
     struct Result {

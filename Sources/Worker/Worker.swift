@@ -34,10 +34,15 @@ public final class Worker: Service {
         let admin = try KafkaAdmin(configuration: adminConfiguration())
         try await Topics(configuration: configuration, application: application).ensure(admin)
 
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers)
-        producerConfiguration.lingerMilliseconds = 1
-        producerConfiguration.properties = configuration.kafkaProperties
-        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        // Checkpoints hold every output back, so they go out at once; outputs wait up to
+        // `outputLingerMilliseconds` to fill batches (see WorkerConfiguration).
+        var checkpointConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers)
+        checkpointConfiguration.lingerMilliseconds = 0
+        checkpointConfiguration.properties = configuration.kafkaProperties
+        var outputConfiguration = checkpointConfiguration
+        outputConfiguration.lingerMilliseconds = configuration.outputLingerMilliseconds
+        let checkpointProducer = try KafkaProducer(configuration: checkpointConfiguration, logger: logger)
+        let producer = try KafkaProducer(configuration: outputConfiguration, logger: logger)
         let snapshotIndex = try KafkaConsumer(configuration: consumerConfiguration(group: configuration.snapshotGroup), logger: logger)
         let registry = TaskRegistry()
         let inputs = [configuration.internalTopic] + application.ingresses.map(\.topic)
@@ -73,7 +78,7 @@ public final class Worker: Service {
         }
         let dependencies = PartitionTask.Dependencies(
             configuration: configuration, application: application, producer: producer,
-            log: CheckpointLog(configuration: configuration, producer: producer, snapshotIndex: snapshotIndex, logger: logger),
+            log: CheckpointLog(configuration: configuration, producer: checkpointProducer, snapshotIndex: snapshotIndex, logger: logger),
             router: registry,
             partitionOf: { Murmur2Partitioner.partition(forKey: $0.id, partitionCount: partitionCount) },
             logger: logger,
@@ -136,6 +141,7 @@ public final class Worker: Service {
         }
         await snapshotIndex.close()
         try await producer.shutdown()
+        try await checkpointProducer.shutdown()
         let counts = transactionStatistics
         logger.info("worker stopped", metadata: [
             "statefun.transactions.committed": "\(counts.committed)", "statefun.transactions.failed": "\(counts.failed)",

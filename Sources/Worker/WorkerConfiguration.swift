@@ -38,7 +38,12 @@ public struct WorkerConfiguration: Sendable {
     public var deadlockDetectionIntervalMilliseconds: Int64 = 20
     /// Replication factor of topics the worker creates. Default 1.
     public var replicationFactor = 1
-    /// librdkafka properties for the worker's producer and consumers (e.g. `fetch.wait.max.ms`).
+    /// How long outputs (egress records, messages to partitions of other workers) wait to fill
+    /// a batch, in milliseconds (librdkafka's `linger.ms` of their producer; checkpoints have a
+    /// producer of their own that does not wait). Fewer, larger batches cost the broker less:
+    /// the local broker's fetch grows with the number of batches a partition holds. Default 5.
+    public var outputLingerMilliseconds = 5
+    /// librdkafka properties for the worker's producers and consumers (e.g. `fetch.wait.max.ms`).
     public var kafkaProperties: [String: String] = [:]
     /// Fault tests only: the process kills itself with SIGKILL as soon as the broker has a
     /// 2PC coordinator's step of this kind. nil (never) by default.

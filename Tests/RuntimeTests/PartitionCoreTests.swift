@@ -152,6 +152,41 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
         #expect(try restored.state(count, of: Address(counter, "a3")) == 3)
     }
 
+    /// An epoch writes only the values its invocations wrote; a restore applies them on the rest.
+    @Test func epochsCheckpointOnlyTheValuesWritten() throws {
+        let note = ValueSpec<String>("note")
+        var app = Application(name: "values-test")
+        app.bind(counter, states: [count, note]) { context, message in
+            switch message.text {
+            case "note": try context.set(note, String(repeating: "n", count: 100))
+            case "drop": try context.delete(note)
+            case "renote": try context.set(note, "again")
+            default: try context.set(count, (try context.get(count) ?? 0) + 1)
+            }
+        }
+        app.ingress(IngressBinding(topic: "in", type: counter, codec: .raw))
+        var core = PartitionCore(partition: 0, application: app, partitionOf: partitionOf)
+        var log: [EpochRecord] = []
+        func close() throws -> [String] {
+            let record = try EpochRecord(decoding: try #require(try core.closeEpoch()).record.encoded())
+            log.append(record)
+            return record.states.map { "\($0.name)=\($0.value.map { String(decoding: $0, as: UTF8.self) } ?? "deleted")" }
+        }
+        core.process(ingress("a1", "note", offset: 0), now: 0)
+        core.process(ingress("a1", "x", offset: 1), now: 0)
+        #expect(try close().map { $0.prefix(5) } == ["note=", "count"])
+        core.process(ingress("a1", "x", offset: 2), now: 0)
+        #expect(try close() == ["count=2"], "the unchanged note is not written again")
+        core.process(ingress("a1", "drop", offset: 3), now: 0)
+        core.process(ingress("a1", "renote", offset: 4), now: 0)
+        #expect(try close() == ["note=deleted", "note=\"again\""], "a deletion comes before the value written after it")
+
+        var restored = PartitionCore(partition: 0, application: app, partitionOf: partitionOf)
+        for record in log { try restored.restore(record) }
+        #expect(try restored.state(count, of: Address(counter, "a1")) == 2)
+        #expect(try restored.state(note, of: Address(counter, "a1")) == "again")
+    }
+
     @Test func unacknowledgedOutputsSurviveRecoveryToBeReleasedAgain() throws {
         var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
         core.process(ingress("a1", "egress", offset: 0), now: 0)

@@ -74,10 +74,13 @@ public struct PartitionCore {
 
     private struct Entry {
         var state = AddressState()
-        /// Changed in the open epoch: its whole state goes into the checkpoint.
-        var isDirty = false
+        /// Names written in the open epoch: only their values go into the checkpoint (an
+        /// account's transfer rewrites its balance, not its other fields).
+        var changedNames: [String] = []
         /// Names deleted in the open epoch (rare, so kept apart).
         var deletedNames: [String] = []
+
+        var isDirty: Bool { !changedNames.isEmpty || !deletedNames.isEmpty }
     }
 
     // Changes of the open epoch.
@@ -360,10 +363,13 @@ public struct PartitionCore {
     /// Returns true when these are the entry's first changes in the epoch.
     private static func apply(_ writes: [StateWrite], to entry: inout Entry) -> Bool {
         let first = !entry.isDirty
-        entry.isDirty = true
         for write in writes {
             entry.state[write.name] = write.cell
-            if write.cell == nil, !entry.deletedNames.contains(write.name) { entry.deletedNames.append(write.name) }
+            if write.cell == nil {
+                if !entry.deletedNames.contains(write.name) { entry.deletedNames.append(write.name) }
+            } else if !entry.changedNames.contains(write.name) {
+                entry.changedNames.append(write.name)
+            }
         }
         return first
     }
@@ -414,17 +420,19 @@ public struct PartitionCore {
             guard let index = entries.index(forKey: address) else { continue }
             if !snapshot {
                 let entry = entries.values[index]
+                // Deletions first: a name deleted and then written again ends with its value.
                 for name in entry.deletedNames {
                     stateChanges.append(.init(address: address, name: name, value: nil))
                 }
-                for (name, cell) in zip(entry.state.names, entry.state.cells) {
+                for name in entry.changedNames {
+                    guard let cell = entry.state[name] else { continue }
                     stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
                 }
             }
             if entries.values[index].state.isEmpty {
                 emptied.append(address)
             } else {
-                entries.values[index].isDirty = false
+                entries.values[index].changedNames = []
                 entries.values[index].deletedNames = []
             }
         }
