@@ -1,7 +1,9 @@
 import Foundation
 
 /// The step-up search for the maximum sustainable throughput: runs steps of rising rate until
-/// a step achieves less than 95% of its rate or its p99 exceeds the bound.
+/// a rate fails twice in a row. A step fails when it achieves less than 95% of its rate or its
+/// p99 exceeds the bound; a failed step is run once more, after its requests are answered, so
+/// that one passing stall of the machine or the broker does not end the search.
 struct StepSearch {
     struct Step: Codable {
         var offered: Int
@@ -25,6 +27,7 @@ struct StepSearch {
         var steps: [Step] = []
         var ids: [String] = []
         var rate = startRate
+        var retrying = false
         while true {
             progress("step \(steps.count + 1): \(rate) requests/s for \(stepSeconds) s")
             tracker.withState { $0.resetMeasurements() }
@@ -39,10 +42,27 @@ struct StepSearch {
             let latency = tracker.withState(\.latencyPercentiles)
             let sustained = achieved >= 0.95 * Double(rate) && latency[2] <= maxP99Milliseconds
             steps.append(Step(offered: rate, achieved: achieved, p50Milliseconds: latency[0], p99Milliseconds: latency[2], sustained: sustained))
+            let verdict = sustained ? "sustained" : retrying ? "not sustained again, stopping" : "not sustained, trying once more"
             progress(String(format: "step %d: offered %d/s, achieved %.0f/s, p50 %.1f ms, p99 %.1f ms: %@", steps.count, rate, achieved,
-                         latency[0], latency[2], sustained ? "sustained" : "not sustained, stopping"))
-            guard sustained else { return (steps, ids) }
-            rate += increment
+                         latency[0], latency[2], verdict))
+            if sustained {
+                rate += increment
+                retrying = false
+            } else if retrying {
+                return (steps, ids)
+            } else {
+                retrying = true
+                await drain(phase.requestIDs)
+            }
+        }
+    }
+
+    /// Waits until `ids` are answered (at most 30 s), so that a retried step is not measured on
+    /// the backlog of the failed one.
+    private func drain(_ ids: [String]) async {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, tracker.withState({ state in ids.contains { state.answers[$0] == nil } }) {
+            try? await Task.sleep(for: .milliseconds(200))
         }
     }
 
