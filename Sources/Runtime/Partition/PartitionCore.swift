@@ -74,13 +74,17 @@ public struct PartitionCore {
 
     private struct Entry {
         var state = AddressState()
-        /// Names written in the open epoch: only their values go into the checkpoint (an
-        /// account's transfer rewrites its balance, not its other fields).
-        var changedNames: [String] = []
+        /// Values written in the open epoch, by their index in `state.names`: only those go into
+        /// the checkpoint (an account's transfer rewrites its balance, not its other fields).
+        /// `Int.max` marks all of them (after a deletion moved the indices, or past 63 values).
+        var changed: UInt64 = 0
         /// Names deleted in the open epoch (rare, so kept apart).
         var deletedNames: [String] = []
 
-        var isDirty: Bool { !changedNames.isEmpty || !deletedNames.isEmpty }
+        var isDirty: Bool { changed != 0 || !deletedNames.isEmpty }
+        static let allChanged = UInt64.max
+
+        func isChanged(_ index: Int) -> Bool { changed == Self.allChanged || (index < 64 && changed & (1 << UInt64(index)) != 0) }
     }
 
     // Changes of the open epoch.
@@ -364,11 +368,12 @@ public struct PartitionCore {
     private static func apply(_ writes: [StateWrite], to entry: inout Entry) -> Bool {
         let first = !entry.isDirty
         for write in writes {
-            entry.state[write.name] = write.cell
-            if write.cell == nil {
+            if let index = entry.state.update(write.name, to: write.cell) {
+                entry.changed |= index < 64 ? 1 << UInt64(index) : Entry.allChanged
+            } else if write.cell == nil {
                 if !entry.deletedNames.contains(write.name) { entry.deletedNames.append(write.name) }
-            } else if !entry.changedNames.contains(write.name) {
-                entry.changedNames.append(write.name)
+                // The values after it moved down: write them all rather than track the move.
+                if entry.changed != 0 { entry.changed = Entry.allChanged }
             }
         }
         return first
@@ -424,15 +429,14 @@ public struct PartitionCore {
                 for name in entry.deletedNames {
                     stateChanges.append(.init(address: address, name: name, value: nil))
                 }
-                for name in entry.changedNames {
-                    guard let cell = entry.state[name] else { continue }
+                for (index, (name, cell)) in zip(entry.state.names, entry.state.cells).enumerated() where entry.isChanged(index) {
                     stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
                 }
             }
             if entries.values[index].state.isEmpty {
                 emptied.append(address)
             } else {
-                entries.values[index].changedNames = []
+                entries.values[index].changed = 0
                 entries.values[index].deletedNames = []
             }
         }

@@ -59,20 +59,29 @@ public struct AddressState: Sendable {
             guard let index = storedNames.firstIndex(of: name) else { return nil }
             return storedCells[index]
         }
-        set {
-            let index = storedNames.firstIndex(of: name)
-            switch (index, newValue) {
-            case (let index?, let cell?):
-                storedCells[index] = cell
-            case (let index?, nil):
-                storedNames.remove(at: index)
-                storedCells.remove(at: index)
-            case (nil, let cell?):
-                storedNames.append(name)
-                storedCells.append(cell)
-            case (nil, nil):
-                break
-            }
+        set { update(name, to: newValue) }
+    }
+
+    /// Sets (or with nil deletes) the value of `name`; returns the index of the value set in
+    /// `names`, nil for a deletion. A deletion moves the values after it down by one.
+    @inlinable
+    @discardableResult
+    public mutating func update(_ name: String, to cell: StateCell?) -> Int? {
+        let index = storedNames.firstIndex(of: name)
+        switch (index, cell) {
+        case (let index?, let cell?):
+            storedCells[index] = cell
+            return index
+        case (let index?, nil):
+            storedNames.remove(at: index)
+            storedCells.remove(at: index)
+            return nil
+        case (nil, let cell?):
+            storedNames.append(name)
+            storedCells.append(cell)
+            return storedNames.count - 1
+        case (nil, nil):
+            return nil
         }
     }
 }
