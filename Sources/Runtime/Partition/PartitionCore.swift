@@ -76,7 +76,7 @@ public struct PartitionCore {
         var state = AddressState()
         /// Values written in the open epoch, by their index in `state.names`: only those go into
         /// the checkpoint (an account's transfer rewrites its balance, not its other fields).
-        /// `Int.max` marks all of them (after a deletion moved the indices, or past 63 values).
+        /// `allChanged` marks all of them (after a deletion moved the indices, or past 63 values).
         var changed: UInt64 = 0
         /// Names deleted in the open epoch (rare, so kept apart).
         var deletedNames: [String] = []
