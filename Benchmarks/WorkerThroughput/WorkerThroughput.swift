@@ -177,14 +177,15 @@ struct Pipeline: AsyncParsableCommand {
             let echo = try await EchoPipeline.start(admin: admin, bootstrap: common.bootstrap, partitions: common.partitions,
                                                     name: "\(run)-\(round)")
             let engine = try await startEngine(admin: admin, name: "\(run)-\(round)")
+            // By pipeline: true for the echo, false for the engine.
+            let topics = [true: (input: echo.input, output: echo.output), false: (input: engine.input, output: engine.output)]
             var results: [Bool: Result] = [:]
             for isEcho in order(round) {
-                let pipeline = isEcho ? (echo.input, echo.output) : (engine.input, engine.output)
-                results[isEcho] = try await measureLatency(input: pipeline.0, output: pipeline.1, round: round)
+                results[isEcho] = try await measureLatency(input: topics[isEcho]!.input, output: topics[isEcho]!.output, round: round)
             }
             for isEcho in order(round) {
-                let pipeline = isEcho ? (echo.input, echo.output) : (engine.input, engine.output)
-                results[isEcho]!.throughput = try await measureThroughput(input: pipeline.0, output: pipeline.1, round: rounds + round)
+                results[isEcho]!.throughput = try await measureThroughput(input: topics[isEcho]!.input, output: topics[isEcho]!.output,
+                                                                           round: rounds + round)
             }
             await echo.stop()
             engine.task.cancel()

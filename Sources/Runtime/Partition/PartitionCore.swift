@@ -84,7 +84,10 @@ public struct PartitionCore {
         var isDirty: Bool { changed != 0 || !deletedNames.isEmpty }
         static let allChanged = UInt64.max
 
-        func isChanged(_ index: Int) -> Bool { changed == Self.allChanged || (index < 64 && changed & (1 << UInt64(index)) != 0) }
+        /// The bit of the value at `index`; past 63 values, all of them.
+        static func mask(_ index: Int) -> UInt64 { index < 64 ? 1 << UInt64(index) : allChanged }
+
+        func isChanged(_ index: Int) -> Bool { changed & Self.mask(index) == Self.mask(index) }
     }
 
     // Changes of the open epoch.
@@ -369,8 +372,8 @@ public struct PartitionCore {
         let first = !entry.isDirty
         for write in writes {
             if let index = entry.state.update(write.name, to: write.cell) {
-                entry.changed |= index < 64 ? 1 << UInt64(index) : Entry.allChanged
-            } else if write.cell == nil {
+                entry.changed |= Entry.mask(index)
+            } else {
                 if !entry.deletedNames.contains(write.name) { entry.deletedNames.append(write.name) }
                 // The values after it moved down: write them all rather than track the move.
                 if entry.changed != 0 { entry.changed = Entry.allChanged }
