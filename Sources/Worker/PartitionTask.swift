@@ -123,7 +123,7 @@ final class PartitionTask: Sendable {
         /// Records after a gap in an input's offsets are not processed: the input is fetched
         /// again from the gap (see `OffsetGapGuard`).
         var gaps = OffsetGapGuard()
-        var refetches: [TopicPartitionOffset] = []
+        var refetches: [(TopicPartitionOffset, at: ContinuousClock.Instant)] = []
 
         var deps: Dependencies { task.dependencies }
         var configuration: WorkerConfiguration { deps.configuration }
@@ -232,12 +232,12 @@ final class PartitionTask: Sendable {
                     "statefun.expected": "\(core.positions[record.topic] ?? -1)", "statefun.offset": "\(record.offset)",
                 ])
             case .drop: return
-            case .refetch(let offset):
+            case .refetch(let offset, let at):
                 deps.logger.warning("records skipped by the broker's fetch: reading them again", metadata: [
                     "statefun.partition": "\(task.partition)", "statefun.topic": "\(record.topic)",
                     "statefun.expected": "\(offset)", "statefun.offset": "\(record.offset)",
                 ])
-                refetches.append(TopicPartitionOffset(record.topicPartition, offset: offset))
+                refetches.append((TopicPartitionOffset(record.topicPartition, offset: offset), at))
                 return
             }
             let position = InputPosition(topic: record.topic, offset: record.offset)
@@ -258,7 +258,12 @@ final class PartitionTask: Sendable {
         mutating func refetchSkipped(group: inout ThrowingDiscardingTaskGroup<any Error>) {
             guard !refetches.isEmpty else { return }
             let refetch = deps.refetch
-            for offset in refetches { group.addTask { await refetch(offset) } }
+            for (offset, at) in refetches {
+                group.addTask {
+                    try? await Task.sleep(until: at)
+                    await refetch(offset)
+                }
+            }
             refetches = []
         }
 

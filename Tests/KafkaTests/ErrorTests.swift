@@ -64,4 +64,21 @@ import Testing
         let refused = DeliveryTracker.outcome(code: RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, topic: "t", partition: 2, offset: -1)
         if case .failure(let error) = refused { #expect(error.category == .permanent) } else { Issue.record("a refused record succeeded") }
     }
+
+    /// librdkafka numbers the records of a batch acknowledged without an offset -1, 0, 1, ...:
+    /// none of them is at a real offset, whether the partition had acknowledgements before
+    /// or not; the real acknowledgements after them are.
+    @Test func recordsOfABatchAcknowledgedWithoutAnOffsetHaveNoRealOffset() {
+        var offsets = VouchedOffsets()
+        let seen = VouchedOffsets.PartitionKey(topic: 1, partition: 0)
+        let fresh = VouchedOffsets.PartitionKey(topic: 1, partition: 1)
+        #expect([536, 537].map { offsets.isReal($0, of: seen) } == [true, true])
+        // A vouched batch of four records, then the next batch at real offsets.
+        #expect([-1, 0, 1, 2, 556, 557].map { offsets.isReal($0, of: seen) } == [false, false, false, false, true, true])
+        // The same on a partition with no acknowledgement before.
+        #expect([-1, 0, 1, 12, 13].map { offsets.isReal($0, of: fresh) } == [false, false, false, true, true])
+        // An offset that does not rise is not real either.
+        #expect(offsets.isReal(540, of: seen) == false)
+        #expect(offsets.isReal(558, of: seen) == true)
+    }
 }

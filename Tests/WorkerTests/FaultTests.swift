@@ -178,6 +178,13 @@ extension WorkerSuites {
             // driver sends a request again once it sees the broker lost it.
             let resent = driver.log.components(separatedBy: "sending again").count - 1
             #expect(checks.requests == 3_000 && checks.unanswered == 0, "every request is answered: \(checks.stillUnansweredIDs)")
+            if !checks.stillUnansweredIDs.isEmpty {
+                // Where the unanswered requests are on the broker, and what the worker logged about its inputs.
+                let log = try await Self.transactionLog(ycsb.id, bootstrap: ycsb.bootstrap)
+                try await Self.explain(unanswered: checks.stillUnansweredIDs, of: ycsb, log: log)
+                print(worker.log.split(separator: "\n").filter { line in ["recovered", "gap", "skipped", "warning", "error"].contains { line.contains($0) } }
+                    .joined(separator: "\n"))
+            }
             #expect(checks.conflictingOutcomes == 0, "no request has two outcomes")
             #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log.suffix(800))")
             #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0)
@@ -273,8 +280,8 @@ extension WorkerSuites {
         /// Prints what the topics hold about requests left unanswered: where each request is,
         /// the responses to it and its transaction log, to follow it through the worker logs.
         static func explain(unanswered: [String], of ycsb: YCSBScenario, log: [String]) async throws {
-            let requests = try TopicReader("\(ycsb.id)-requests", partitions: 4)
-            let responses = try TopicReader("\(ycsb.id)-responses", partitions: 4)
+            let requests = try TopicReader("\(ycsb.id)-requests", partitions: 4, bootstrap: ycsb.bootstrap)
+            let responses = try TopicReader("\(ycsb.id)-responses", partitions: 4, bootstrap: ycsb.bootstrap)
             try await requests.waitUntilQuiet("the requests topic")
             try await responses.waitUntilQuiet("the responses topic")
             for id in unanswered {
@@ -290,8 +297,8 @@ extension WorkerSuites {
         }
 
         /// The records of the application's transaction log, as text.
-        static func transactionLog(_ id: String) async throws -> [String] {
-            let log = try TopicReader("\(id)-transactions", partitions: 4)
+        static func transactionLog(_ id: String, bootstrap: String = Broker.bootstrap) async throws -> [String] {
+            let log = try TopicReader("\(id)-transactions", partitions: 4, bootstrap: bootstrap)
             defer { Task { await log.close() } }
             try await log.waitUntilQuiet("the transaction log")
             return log.records.map(\.valueText)

@@ -109,8 +109,8 @@ final class TopicReader: Sendable {
     private let task: Task<Void, Never>
     private let collected = Collected()
 
-    init(_ topic: String, partitions: Int) throws {
-        consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: Broker.bootstrap))
+    init(_ topic: String, partitions: Int, bootstrap: String = Broker.bootstrap) throws {
+        consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap))
         let start = (0..<partitions).map { TopicPartitionOffset(topic, Int32($0), offset: TopicPartitionOffset.beginning) }
         try consumer.assign(start)
         let collected = collected

@@ -4,21 +4,25 @@
 /// same time by another producer, is not visible yet; the consumer then moves past the
 /// earlier one and never reads it. The offsets of a topic written without transactions or
 /// compaction have no gaps, so a record after a gap means records were skipped: the reader
-/// drops what comes after the gap and fetches again from the offset it expects. A gap still
-/// there after `attempts` fetches, at least `interval` apart, is real (records the broker
+/// drops what comes after the gap and fetches again from the offset it expects, at most once
+/// per `interval`. A gap still there after `attempts` intervals is real (records the broker
 /// lost, transaction markers, compaction): the reader fetches from the first record after
 /// it and takes that one.
+///
+/// Every record dropped after a gap has a fetch scheduled after it, so that reading goes on
+/// even when nothing new is written to the partition: the records a fetch brings back, if
+/// they still come after the gap, schedule the next fetch.
 public struct OffsetGapGuard: Sendable {
     public enum Verdict: Equatable, Sendable {
         /// The record is the expected one (or nothing is expected yet): read it.
         case take
         /// The first record after a gap found real: read it.
         case takeAfterGap
-        /// A repeat of a record already read, or a record after a gap while a fetch is on its
-        /// way: drop it.
+        /// A repeat of a record already read, or a record after a gap that a scheduled fetch
+        /// brings again: drop it.
         case drop
-        /// Drop the record and fetch again from `offset`.
-        case refetch(from: Int64)
+        /// Drop the record and fetch again from `offset`, not before `at`.
+        case refetch(from: Int64, at: ContinuousClock.Instant)
     }
 
     private struct Gap {
@@ -26,7 +30,10 @@ public struct OffsetGapGuard: Sendable {
         var at: Int64
         /// The lowest offset seen after it.
         var firstAfter: Int64
-        var fetches: Int
+        /// When it was seen first.
+        var since: ContinuousClock.Instant
+        /// When the latest fetch scheduled for it is due: records after the gap until then
+        /// were fetched before it and are dropped.
         var lastFetch: ContinuousClock.Instant
         var real = false
     }
@@ -48,27 +55,23 @@ public struct OffsetGapGuard: Sendable {
         }
         if offset < expected { return .drop }
         guard var gap = gaps[partition], gap.at == expected else {
-            gaps[partition] = Gap(at: expected, firstAfter: offset, fetches: 1, lastFetch: now)
-            return .refetch(from: expected)
+            gaps[partition] = Gap(at: expected, firstAfter: offset, since: now, lastFetch: now)
+            return .refetch(from: expected, at: now)
         }
         gap.firstAfter = min(gap.firstAfter, offset)
+        // Fetched before the scheduled fetch was made: that fetch brings it again.
+        if now <= gap.lastFetch {
+            gaps[partition] = gap
+            return .drop
+        }
         if gap.real, offset == gap.firstAfter {
             gaps[partition] = nil
             return .takeAfterGap
         }
-        let verdict: Verdict
-        if now - gap.lastFetch < interval {
-            verdict = .drop
-        } else if gap.real || gap.fetches >= attempts {
-            gap.real = true
-            verdict = .refetch(from: gap.firstAfter)
-        } else {
-            gap.fetches += 1
-            verdict = .refetch(from: expected)
-        }
-        if verdict != .drop { gap.lastFetch = now }
+        gap.lastFetch = max(now, gap.lastFetch + interval)
+        if gap.lastFetch - gap.since >= interval * attempts { gap.real = true }
         gaps[partition] = gap
-        return verdict
+        return .refetch(from: gap.real ? gap.firstAfter : expected, at: gap.lastFetch)
     }
 }
 
@@ -87,7 +90,9 @@ extension KafkaConsumer {
         for await event in events {
             guard case .records(let records) = event else { continue }
             var taken: [ConsumerRecord] = []
-            for record in records {
+            // The rest of a partition's records after a fetch again come again.
+            var fetchedAgain: Set<TopicPartition> = []
+            for record in records where !fetchedAgain.contains(record.topicPartition) {
                 let partition = record.topicPartition
                 switch gaps.check(partition, offset: record.offset, expected: expected[partition]) {
                 case .take, .takeAfterGap:
@@ -95,9 +100,11 @@ extension KafkaConsumer {
                     taken.append(record)
                 case .drop:
                     continue
-                case .refetch(let offset):
+                case .refetch(let offset, let at):
                     let from = TopicPartitionOffset(partition, offset: offset)
                     skipped(from)
+                    fetchedAgain.insert(partition)
+                    try? await Task.sleep(until: at)
                     try? await seek([from])
                 }
             }

@@ -239,15 +239,18 @@ final class DeliveryTracker: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Touched only on the poll thread.
+    private let offsets = Mutex(VouchedOffsets())
 
     /// Called on the poll thread for each delivery report. The common case (an acknowledged
-    /// `enqueue`) does no work at all.
+    /// `enqueue` at a real offset) only checks the offset.
     func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {
         let m = message.pointee
-        let succeeded = m.err == RD_KAFKA_RESP_ERR_NO_ERROR && m.offset >= 0
-        if m._private == nil && succeeded { return }
+        let key = VouchedOffsets.PartitionKey(topic: UInt(bitPattern: m.rkt), partition: m.partition)
+        let real = m.err == RD_KAFKA_RESP_ERR_NO_ERROR && offsets.withLock { $0.isReal(m.offset, of: key) }
+        if m._private == nil && real { return }
         let topic = String(cString: rd_kafka_topic_name(m.rkt))
-        let result = Self.outcome(code: m.err, topic: topic, partition: m.partition, offset: m.offset)
+        let result = Self.outcome(code: m.err, topic: topic, partition: m.partition, offset: real ? m.offset : -1)
         if let opaque = m._private {
             Unmanaged<DeliveryWaiter>.fromOpaque(opaque).takeRetainedValue().complete(result)
         } else if case .failure(let error) = result {
@@ -255,11 +258,12 @@ final class DeliveryTracker: Sendable {
         }
     }
 
-    /// A delivery report's outcome. An acknowledgement without an offset is a failure: the
-    /// broker answered a retry with "duplicate sequence number", which vouches for a record it
-    /// may never have written (Tansu counts the sequence before it writes the records, so a
-    /// broker stopped in between answers the retry this way and has lost the record). Callers
-    /// send again or check, and drop repeats by id, rather than trust it.
+    /// A delivery report's outcome. An acknowledgement without a real offset (see
+    /// `VouchedOffsets`) is a failure: the broker answered a retry with "duplicate sequence
+    /// number", which vouches for a record it may never have written (Tansu counts the sequence
+    /// before it writes the records, so a broker stopped in between answers the retry this way
+    /// and has lost the record). Callers send again or check, and drop repeats by id, rather
+    /// than trust it.
     static func outcome(code: rd_kafka_resp_err_t, topic: String, partition: Int32, offset: Int64) -> Result<DeliveryReport, KafkaError> {
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { return .failure(.from(code, "delivery to \(topic)[\(partition)]")) }
         guard offset >= 0 else {
