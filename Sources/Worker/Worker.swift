@@ -146,8 +146,11 @@ public final class Worker: Service {
             await consumer.close()
         }
         await snapshotIndex.close()
-        try await producer.shutdown()
+        // Both producers are shut down even when the first fails; the first failure is thrown.
+        var failure: (any Error)?
+        do { try await producer.shutdown() } catch { failure = error }
         try await checkpointProducer.shutdown()
+        if let failure { throw failure }
         let counts = transactionStatistics
         logger.info("worker stopped", metadata: [
             "statefun.transactions.committed": "\(counts.committed)", "statefun.transactions.failed": "\(counts.failed)",
