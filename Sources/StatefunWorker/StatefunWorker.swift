@@ -28,7 +28,7 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "Key partitions (fixed for the life of the application).") var partitions = 8
     @Option(help: "Minimum milliseconds between two checkpoints of a partition.") var checkpointInterval = 5
     @Option(help: "A full snapshot every this many epochs.") var snapshotEvery = 2_000
-    @Option(help: "Milliseconds outputs wait to fill a batch (linger.ms of the output producer).") var outputLinger = 5
+    @Option(help: "Milliseconds outputs wait to fill a batch (linger.ms of the output producer).") var outputLinger = 20
     @Option(help: "Unprocessed input records per partition before its inputs pause.") var maxBuffered = 20_000
     @Option(help: "Busy transaction coordinators per partition before it takes no new ingress records.")
     var maxTransactions = 200

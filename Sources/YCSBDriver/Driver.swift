@@ -34,6 +34,7 @@ struct Driver: AsyncParsableCommand {
     @Option(help: "Search: seconds per step.") var stepSeconds = 10
     @Option(help: "Search: a step whose p99 exceeds this many milliseconds is not sustained.") var maxP99: Double = 1_000
     @Option(help: "Directory for results.json, the CSV and the SVG chart.") var output = "ycsb-results"
+    @Option(help: "Milliseconds requests wait to fill a batch (linger.ms of the requests producer).") var linger = 20
 
     func validate() throws {
         guard read + update + transfer == 100, read >= 0, update >= 0, transfer >= 0 else {
@@ -43,14 +44,17 @@ struct Driver: AsyncParsableCommand {
         guard ["2pc", "saga"].contains(`protocol`) else { throw ValidationError("--protocol is 2pc or saga") }
         guard (0...100).contains(refused) else { throw ValidationError("--refused is a percentage") }
         guard records >= 2, rate > 0, seconds > 0 else { throw ValidationError("--records >= 2, --rate and --seconds > 0") }
+        guard linger >= 0 else { throw ValidationError("--linger must be at least 0, got \(linger)") }
     }
 
     func run() async throws {
         let runID = String(UUID().uuidString.prefix(8)).lowercased()
         let tracker = try await ResponseTracker.start(bootstrap: bootstrap, topic: responsesTopic)
-        // The default linger (5 ms) makes fewer, larger batches of requests, which the local
-        // broker's fetch pays for per batch.
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap))
+        // Lingering makes fewer, larger batches of requests, which the local broker's fetch
+        // pays for per batch.
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
+        producerConfiguration.lingerMilliseconds = linger
+        let producer = try KafkaProducer(configuration: producerConfiguration)
         let client = Client(producer: producer, tracker: tracker, topic: requestsTopic, bootstrap: bootstrap)
         let keys = (0..<records).map { "user\($0)" }
 
