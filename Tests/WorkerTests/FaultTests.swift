@@ -237,21 +237,23 @@ extension WorkerSuites {
             print("hot-key storm: \(checks.requests) 2PC transfers over 10 accounts at 150/s, statuses \(results.statuses), deadlocks broken and retried \(count("deadlocks") ?? -1), latency ms \(results.latencyMilliseconds ?? [:])")
         }
 
-        /// Overload: requests offered for 30 s at about twice what the worker answers. The worker
-        /// falls behind and takes no more than its buffers hold (the rest waits in Kafka), so its
-        /// memory stays under the bound; admission control starts a transaction only when a
-        /// slot is free, so none times out; the backlog drains and every check holds.
+        /// Overload: requests offered for 15 s at 8,000/s, about twice what the debug worker
+        /// answers. The worker falls behind and takes no more than its buffers hold (the rest
+        /// waits in Kafka), so its memory stays under the bound; admission control starts a
+        /// transaction only when a slot is free, so none times out; the backlog drains and every
+        /// check holds.
         @Test func overloadKeepsMemoryBoundedAndTheBacklogDrains() async throws {
+            let sending = 15 * Self.soak
             let ycsb = try await YCSBScenario.make("overload")
             let worker = try ycsb.worker("overload-worker")
             let driver = try ycsb.driver("overload-driver", output: ycsb.output, [
-                "--records", "1000", "--rate", "4000", "--seconds", "\(30 * Self.soak)", "--transfer", "50", "--read", "25", "--update", "25",
+                "--records", "1000", "--rate", "8000", "--seconds", "\(sending)", "--transfer", "50", "--read", "25", "--update", "25",
             ])
             var peak = 0
             var sendingEnded: ContinuousClock.Instant?
             while driver.process.isRunning {
                 peak = max(peak, worker.residentMegabytes ?? 0)
-                if sendingEnded == nil, driver.log.contains(String(format: "[%3d s]", 30 * Self.soak)) { sendingEnded = .now }
+                if sendingEnded == nil, driver.log.contains(String(format: "[%3d s]", sending)) { sendingEnded = .now }
                 try await Task.sleep(for: .milliseconds(250))
             }
             let drain = sendingEnded.map { ContinuousClock.now - $0 } ?? .zero
@@ -262,8 +264,8 @@ extension WorkerSuites {
             // Overloaded indeed: when the sending ended, part of the requests had no answer yet.
             let rows = try String(contentsOfFile: ycsb.output + "/progress.csv", encoding: .utf8).split(separator: "\n").dropFirst()
                 .map { $0.split(separator: ",").compactMap { Int($0) } }
-            let sending = rows.filter { $0[0] <= 30 * Self.soak }
-            let backlog = sending.reduce(0) { $0 + $1[1] } - sending.reduce(0) { $0 + $1[2] }
+            let whileSending = rows.filter { $0[0] <= sending }
+            let backlog = whileSending.reduce(0) { $0 + $1[1] } - whileSending.reduce(0) { $0 + $1[2] }
             #expect(backlog > 10_000, "the worker fell behind the offered rate (backlog \(backlog) when sending ended)")
 
             #expect(peak < Self.overloadMemoryBoundMegabytes, "worker memory peaked at \(peak) MB")
@@ -271,7 +273,7 @@ extension WorkerSuites {
             #expect(checks.requests == 120_000 * Self.soak && checks.unanswered == 0 && checks.conflictingOutcomes == 0)
             #expect(results.statuses.keys.sorted() == ["200"], "no transaction timed out: \(results.statuses)")
             #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0)
-            print("overload: \(checks.requests) requests at 4,000/s for \(30 * Self.soak) s, backlog \(backlog) when sending ended, answered within \(drain.components.seconds) s after; worker memory peak \(peak) MB (bound \(Self.overloadMemoryBoundMegabytes)); statuses \(results.statuses); latency ms \(results.latencyMilliseconds ?? [:])")
+            print("overload: \(checks.requests) requests at 8,000/s for \(sending) s, backlog \(backlog) when sending ended, answered within \(drain.components.seconds) s after; worker memory peak \(peak) MB (bound \(Self.overloadMemoryBoundMegabytes)); statuses \(results.statuses); latency ms \(results.latencyMilliseconds ?? [:])")
         }
 
         /// The worker's memory bound under overload, as the README states it.
