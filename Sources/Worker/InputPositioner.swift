@@ -25,21 +25,31 @@ struct InputPositioner: Sendable {
     }
 
     func position(_ partition: Int32, from positions: [String: Int64]) async throws {
-        let offsets = offsets(partition, from: positions)
-        var attempt = 1
-        while true {
-            do {
-                try await seek(offsets)
-                break
-            } catch {
-                guard attempt < attempts else {
-                    throw WorkerError(.inputsNotPositioned, "partition \(partition): seek refused \(attempts) times: \(error)")
-                }
+        do {
+            try await seekRetrying(offsets(partition, from: positions), attempts: attempts, pause: pause, seek: seek) { attempt, error in
                 if attempt == 1 { logger.warning("seek of partition \(partition) refused, retrying: \(error)") }
-                attempt += 1
-                try await Task.sleep(for: pause)
             }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw WorkerError(.inputsNotPositioned, "partition \(partition): seek refused \(attempts) times: \(error)")
         }
         resume(partition)
+    }
+}
+
+/// Seeks to `offsets`, retrying a refused seek up to `attempts` times, `pause` apart;
+/// `refused` hears each refusal that is retried. Throws the last refusal.
+func seekRetrying(
+    _ offsets: [TopicPartitionOffset], attempts: Int, pause: Duration,
+    seek: ([TopicPartitionOffset]) async throws -> Void, refused: (Int, any Error) -> Void = { _, _ in }
+) async throws {
+    for attempt in 1... {
+        do {
+            return try await seek(offsets)
+        } catch where attempt < attempts {
+            refused(attempt, error)
+            try await Task.sleep(for: pause)
+        }
     }
 }

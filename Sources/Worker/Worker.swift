@@ -91,11 +91,9 @@ public final class Worker: Service {
             refetch: { [logger] offset in
                 // Nothing else fetches the records again: a refused seek is retried for a while
                 // (it is refused for good once the group has taken the partition away).
-                for attempt in 1...20 {
-                    do { return try await consumer.seek([offset]) } catch where attempt < 20 {
-                        try? await Task.sleep(for: .milliseconds(100))
-                    } catch { logger.warning("cannot fetch \(offset) again: \(error)") }
-                }
+                do {
+                    try await seekRetrying([offset], attempts: 20, pause: .milliseconds(100), seek: { try await consumer.seek($0) })
+                } catch { logger.warning("cannot fetch \(offset) again: \(error)") }
             },
             countTransactions: { [self] counts in statistics.withLock { $0.add(counts) } })
 
