@@ -25,7 +25,8 @@ final class PartitionTask: Sendable {
         case delivered(epoch: Int64, count: Int)
         case durable(epoch: Int64)
         case failed(String)
-        case tick
+        /// The wake set for this instant (milliseconds of the monotonic clock) is due.
+        case tick(UInt64)
         /// Finish: checkpoint what is open, wait until it is durable, then call back.
         case stop(@Sendable () -> Void)
     }
@@ -114,7 +115,9 @@ final class PartitionTask: Sendable {
         var lastRelease: Task<PendingDelivery, any Error>?
         var lastClose: UInt64 = 0
         var lastSnapshotEpoch: Int64 = 0
-        var wakeAt: UInt64?
+        /// The one pending wake-up. An earlier one replaces it (cancelled, so sleepers do not
+        /// pile up: a task group's cost per finished child grows with its live children).
+        var wake: (at: UInt64, sleeper: Task<Void, Never>)?
         var stopSignals: [@Sendable () -> Void] = []
         var outstandingReleases = 0
         /// Ingress records waiting for admission (from `nextWaiting` on), in the order read.
@@ -144,8 +147,9 @@ final class PartitionTask: Sendable {
         }
 
         mutating func run(group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
+            defer { wake?.sleeper.cancel() }
             // Recovered timers must fire even if no input ever arrives.
-            scheduleWake(group: &group)
+            scheduleWake()
             while true {
                 let events = await task.mailbox.next()
                 if events.isEmpty && task.mailbox.isClosed { return }
@@ -172,8 +176,8 @@ final class PartitionTask: Sendable {
                         releaseDurable(group: &group)
                     case .failed(let reason):
                         throw WorkerError(.checkpointFailed, "partition \(task.partition): \(reason)")
-                    case .tick:
-                        wakeAt = nil
+                    case .tick(let at):
+                        if wake?.at == at { wake = nil }
                     case .stop(let signal):
                         stopSignals.append(signal)
                     }
@@ -189,7 +193,7 @@ final class PartitionTask: Sendable {
                     stopSignals = []
                     return
                 }
-                scheduleWake(group: &group)
+                scheduleWake()
             }
         }
 
@@ -399,7 +403,7 @@ final class PartitionTask: Sendable {
         }
 
         /// Wakes the loop when the epoch interval passes or the next timer is due.
-        mutating func scheduleWake(group: inout ThrowingDiscardingTaskGroup<any Error>) {
+        mutating func scheduleWake() {
             let now = Self.monotonicMilliseconds()
             var wanted: UInt64?
             if core.hasChanges, inFlight < 2 { wanted = lastClose + UInt64(configuration.checkpointIntervalMilliseconds) }
@@ -407,13 +411,13 @@ final class PartitionTask: Sendable {
                 let delay = UInt64(max(0, due - Self.nowMilliseconds()))
                 wanted = min(wanted ?? .max, now + delay)
             }
-            guard let wanted, wakeAt == nil || wanted < wakeAt! else { return }
-            wakeAt = wanted
+            guard let wanted, wake.map({ wanted < $0.at }) ?? true else { return }
+            wake?.sleeper.cancel()
             let mailbox = task.mailbox
-            group.addTask {
-                try? await Task.sleep(for: .milliseconds(Int64(wanted > now ? wanted - now : 0)))
-                mailbox.post(.tick)
-            }
+            wake = (wanted, Task {
+                do { try await Task.sleep(for: .milliseconds(Int64(wanted > now ? wanted - now : 0))) } catch { return }
+                mailbox.post(.tick(wanted))
+            })
         }
     }
 }
