@@ -1,3 +1,4 @@
+import Foundation
 import Bank
 import Runtime
 import StatefulFunctions
@@ -65,6 +66,38 @@ import Testing
         #expect(try balances(network, ["a", "b"]) == [10, 5])
         #expect(network.statistics.failed == 1)
         expectQuiet(network)
+    }
+
+    /// Coordinators log each step on the log topic as JSON keyed by transaction id; ids and
+    /// reasons with quotes, backslashes and newlines stay readable.
+    @Test func coordinatorsLogEachStepAsJSON() throws {
+        struct Step: Decodable, Equatable {
+            var transaction: String
+            var coordinator: String
+            var `protocol`: String
+            var attempt: Int
+            var state: String
+            var participants: [String]
+            var reason: String?
+        }
+        var network = TestNetwork(bank, partitions: 3, settings: TransactionSettings(logTopic: "log"))
+        let odd = "o\"d\\d\n"
+        try open(&network, ["a": 100, "b": 5, odd: 1])
+        try transfer(&network, "t1", "a", "b", 30)
+        try transfer(&network, "t\"2", odd, "b", 50)
+        network.run()
+        let steps = try network.egress.filter { $0.topic == "log" }.map { record in
+            let step = try JSONDecoder().decode(Step.self, from: Data(record.value ?? []))
+            #expect(record.key == Array(step.transaction.utf8))
+            return step
+        }
+        let first = try #require(steps.first { $0.coordinator == "\(Address(Bank.transfer, "t1"))" })
+        let second = try #require(steps.first { $0.coordinator == "\(Address(Bank.transfer, "t\"2"))" })
+        #expect(steps.filter { $0.transaction == first.transaction }.map(\.state) == ["started", "committed"])
+        #expect(steps.filter { $0.transaction == second.transaction }.map(\.state) == ["started", "failed"])
+        #expect(Set(first.participants) == ["\(account("a"))", "\(account("b"))"])
+        #expect(first.protocol == "2pc" && first.reason == nil)
+        #expect(steps.last { $0.transaction == second.transaction }?.reason == "422 insufficient funds in \(odd)")
     }
 
     /// A rebalance can switch the path between two partitions while messages are in flight,

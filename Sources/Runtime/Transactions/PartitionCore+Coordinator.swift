@@ -268,16 +268,6 @@ extension PartitionCore {
 
     // MARK: Transaction log
 
-    private struct LogRecord: Encodable {
-        var transaction: String
-        var coordinator: String
-        var `protocol`: String
-        var attempt: Int32
-        var state: String
-        var participants: [String]
-        var reason: String?
-    }
-
     private mutating func log(_ transaction: ActiveTransaction, _ status: TransactionOutcome.Status) {
         switch status {
         case .committed: log(transaction, "committed")
@@ -290,11 +280,15 @@ extension PartitionCore {
     /// topic keeps the latest step of each).
     private mutating func log(_ transaction: ActiveTransaction, _ state: String, reason: String? = nil) {
         guard let topic = transactionSettings.logTopic else { return }
-        let record = LogRecord(
-            transaction: transaction.id, coordinator: transaction.coordinator.description,
-            protocol: transaction.transactionProtocol.rawValue, attempt: transaction.ref.attempt, state: state,
-            participants: transaction.invocations.map(\.address.description), reason: reason)
-        guard let value = try? Message(json: record) else { return }
-        emit(EgressRecord(topic: topic, key: Array(transaction.id.utf8), value: value.payload))
+        // Keys in alphabetical order, as `JSONEncoder` with sorted keys would write them.
+        var record = JSONObjectWriter()
+        record.field("attempt", Int64(transaction.ref.attempt))
+        record.field("coordinator", transaction.coordinator.description)
+        record.field("participants", transaction.invocations.map(\.address.description))
+        record.field("protocol", transaction.transactionProtocol.rawValue)
+        if let reason { record.field("reason", reason) }
+        record.field("state", state)
+        record.field("transaction", transaction.id)
+        emit(EgressRecord(topic: topic, key: Array(transaction.id.utf8), value: record.finished()))
     }
 }
