@@ -4,6 +4,7 @@
 # each run's results under Benchmarks/results/ycsb/.
 #
 #   ./scripts/ycsb-experiments.sh overhead     # read/update throughput with and without transaction support
+#   ./scripts/ycsb-experiments.sh cost         # the worker's CPU per read/update at a fixed rate, with and without
 #   ./scripts/ycsb-experiments.sh throughput   # max throughput by transfer share, protocol and key count
 #   ./scripts/ycsb-experiments.sh deadlocks    # deadlocks per 1,000 transfers at 100 and 5,000 keys
 #   ./scripts/ycsb-experiments.sh workers      # one, two and three workers
@@ -11,10 +12,11 @@
 #
 # Narrow a grid with SHARES, PROTOCOLS, KEYS, WORKERS and REFUSED (space-separated lists), e.g.
 # SHARES="0 50 100" KEYS=5000 ./scripts/ycsb-experiments.sh throughput
+# `cost` takes RATE (default 1000 req/s), RUN_SECONDS (30) and ROUNDS (3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-experiment=${1:?usage: ycsb-experiments.sh overhead|throughput|deadlocks|workers|rollbacks}
+experiment=${1:?usage: ycsb-experiments.sh overhead|cost|throughput|deadlocks|workers|rollbacks}
 PORT=${EXPERIMENT_BROKER_PORT:-39092}
 BROKER=127.0.0.1:$PORT
 RESULTS=Benchmarks/results/ycsb
@@ -22,24 +24,47 @@ mkdir -p "$RESULTS"
 ./scripts/bootstrap.sh
 for product in statefun-worker ycsb-driver; do swift build -c release --product "$product"; done
 
+# start NAME WORKERS: a fresh broker and WORKERS workers (their pids in WORKER_PIDS).
+start() {
+    local name=$1 count=$2
+    ./scripts/broker.sh start --port "$PORT" >/dev/null
+    WORKER_PIDS=()
+    for index in $(seq 1 "$count"); do
+        # shellcheck disable=SC2086 # WORKER_ARGS holds several arguments
+        .build/release/statefun-worker --app ycsb --bootstrap "$BROKER" --partitions 8 ${WORKER_ARGS:-} >"$RESULTS/$name-worker$index.log" 2>&1 &
+        WORKER_PIDS+=($!)
+    done
+    for _ in $(seq 1 600); do grep -q "partition recovered" "$RESULTS/$name-worker1.log" && break; sleep 0.1; done
+}
+
+# stop NAME: stops the workers (SIGTERM) and the broker; sets LAST_DEADLOCKS.
+stop() {
+    kill -TERM "${WORKER_PIDS[@]}" 2>/dev/null || true
+    wait "${WORKER_PIDS[@]}" 2>/dev/null || true
+    ./scripts/broker.sh stop --port "$PORT" >/dev/null
+    # Each worker logs its transaction counts when it stops.
+    LAST_DEADLOCKS=$(cat "$RESULTS/$1"-worker*.log | grep -o 'statefun.transactions.deadlocks=[0-9]*' | awk -F= '{ s += $2 } END { print s + 0 }')
+}
+
+# driver NAME DRIVER-ARGS...: one driver run, results under $RESULTS/NAME.
+driver() {
+    local name=$1
+    shift
+    .build/release/ycsb-driver --bootstrap "$BROKER" --output "$RESULTS/$name" "$@" >"$RESULTS/$name-driver.log" 2>&1 || true
+}
+
 # run NAME WORKERS DRIVER-ARGS...: one configuration on a fresh broker; sets LAST_DEADLOCKS.
 run() {
     local name=$1 count=$2
     shift 2
-    ./scripts/broker.sh start --port "$PORT" >/dev/null
-    local pids=()
-    for index in $(seq 1 "$count"); do
-        # shellcheck disable=SC2086 # WORKER_ARGS holds several arguments
-        .build/release/statefun-worker --app ycsb --bootstrap "$BROKER" --partitions 8 ${WORKER_ARGS:-} >"$RESULTS/$name-worker$index.log" 2>&1 &
-        pids+=($!)
-    done
-    for _ in $(seq 1 600); do grep -q "partition recovered" "$RESULTS/$name-worker1.log" && break; sleep 0.1; done
-    .build/release/ycsb-driver --bootstrap "$BROKER" --output "$RESULTS/$name" "$@" >"$RESULTS/$name-driver.log" 2>&1 || true
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    wait "${pids[@]}" 2>/dev/null || true
-    ./scripts/broker.sh stop --port "$PORT" >/dev/null
-    # Each worker logs its transaction counts when it stops.
-    LAST_DEADLOCKS=$(cat "$RESULTS/$name"-worker*.log | grep -o 'statefun.transactions.deadlocks=[0-9]*' | awk -F= '{ s += $2 } END { print s + 0 }')
+    start "$name" "$count"
+    driver "$name" "$@"
+    stop "$name"
+}
+
+# CPU seconds process PID has used so far.
+cpu_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
 # The highest sustained rate, its p99 and the checks, from a search's results.json.
@@ -79,6 +104,33 @@ overhead)
             WORKER_ARGS=$([ "$support" = off ] && echo --ycsb-no-transactions || true) \
                 run "$name" 1 --records "$keys" --transfer 0 --read 50 --update 50 "${search[@]}"
             echo "| $keys | $support | $(sustained "$RESULTS/$name/results.json") |"
+        done
+    done
+    ;;
+cost)
+    echo "| keys | transaction support | round | worker CPU per 1,000 requests (ms) | p50 (ms) | p99 (ms) | unanswered | two outcomes |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for keys in ${KEYS:-100 5000}; do
+        for round in $(seq 1 "${ROUNDS:-3}"); do
+            for support in on off; do
+                name="cost-$keys-$support-$round"
+                WORKER_ARGS=$([ "$support" = off ] && echo --ycsb-no-transactions || true) start "$name" 1
+                mix=(--records "$keys" --transfer 0 --read 50 --update 50)
+                # Load (and one second of requests) first, so that only the measured run is counted.
+                driver "$name-load" "${mix[@]}" --rate 100 --seconds 1
+                before=$(cpu_seconds "${WORKER_PIDS[0]}")
+                driver "$name" "${mix[@]}" --skip-load --rate "${RATE:-1000}" --seconds "${RUN_SECONDS:-30}"
+                after=$(cpu_seconds "${WORKER_PIDS[0]}")
+                stop "$name"
+                python3 - "$RESULTS/$name/results.json" "$before" "$after" "$keys" "$support" "$round" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))
+cpu = float(sys.argv[3]) - float(sys.argv[2])
+checks, latency = results["checks"], results["latencyMilliseconds"]
+print("| %s | %s | %s | %.0f | %.1f | %.1f | %d | %d |" % (sys.argv[4], sys.argv[5], sys.argv[6], 1e6 * cpu / max(1, checks["requests"]),
+                                                      latency["p50"], latency["p99"], checks["unanswered"], checks["conflictingOutcomes"]))
+PY
+            done
         done
     done
     ;;
