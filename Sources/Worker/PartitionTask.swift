@@ -21,8 +21,9 @@ final class PartitionTask: Sendable {
         case local([Envelope])
         /// A receiver partition of this worker made `count` of the epoch's messages durable.
         case acknowledged(epoch: Int64, count: Int)
-        /// The broker has `count` of the epoch's outputs.
-        case delivered(epoch: Int64, count: Int)
+        /// The broker has `count` of the epoch's outputs; its egress and dead-letter records at
+        /// `offsets` (the highest per partition).
+        case delivered(epoch: Int64, count: Int, offsets: [OutputPartition: Int64])
         case durable(epoch: Int64)
         case failed(String)
         /// The wake set for this instant (milliseconds of the monotonic clock) is due.
@@ -88,10 +89,11 @@ final class PartitionTask: Sendable {
         }
         let core = try await dependencies.log.recover(partition, application: dependencies.application,
                                                       partitionOf: dependencies.partitionOf)
+        let found = await findDelivered(core)
         var loop = Loop(task: self, core: core)
         do {
             try await withThrowingDiscardingTaskGroup { group in
-                loop.releaseRecovered(group: &group)
+                loop.releaseRecovered(skipping: found, group: &group)
                 try await dependencies.recovered(partition, loop.core.positions)
                 defer { group.cancelAll() }
                 try await loop.run(group: &group)
@@ -99,6 +101,28 @@ final class PartitionTask: Sendable {
         } catch {
             stopCallbacks = loop.stopSignals
             throw error
+        }
+    }
+
+    /// The recovered outputs the broker already has (see `DeliveredOutputs`); none when they
+    /// cannot be looked for, so that all are released again.
+    private func findDelivered(_ core: PartitionCore) async -> [MessageID: (OutputPartition, Int64)] {
+        let outbox = core.unacknowledgedOutbox
+        guard outbox.contains(where: { $0.items.contains(where: \.isExternal) }) else { return [:] }
+        let logger = dependencies.logger
+        do {
+            let found = try await DeliveredOutputs.find(outbox, floors: core.outputFloors, configuration: dependencies.configuration,
+                                                        logger: logger)
+            logger.info("recovered outputs the broker already has are not released again", metadata: [
+                "statefun.partition": "\(partition)", "statefun.found": "\(found.count)",
+                "statefun.outputs": "\(outbox.reduce(0) { $0 + $1.items.count(where: \.isExternal) })",
+            ])
+            return found
+        } catch {
+            logger.warning("cannot look for recovered outputs on the broker: releasing them all again", metadata: [
+                "statefun.partition": "\(partition)", "kafka.error": "\(error)",
+            ])
+            return [:]
         }
     }
 
@@ -140,9 +164,24 @@ final class PartitionTask: Sendable {
         static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
         static func monotonicMilliseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
 
-        mutating func releaseRecovered(group: inout ThrowingDiscardingTaskGroup<any Error>) {
+        /// Releases the recovered outbox again, except outputs the broker already has.
+        mutating func releaseRecovered(skipping found: [MessageID: (OutputPartition, Int64)],
+                                       group: inout ThrowingDiscardingTaskGroup<any Error>) {
             for (epoch, items) in core.unacknowledgedOutbox {
-                release(items, epoch: epoch, group: &group)
+                let external = items.filter(\.isExternal)
+                let there = external.compactMap { found[$0.id] }
+                if there.isEmpty {
+                    release(items, epoch: epoch, group: &group)
+                } else if there.count == external.count {
+                    // All its outputs are there: only its messages to partitions remain.
+                    core.delivered(epoch: epoch, count: there.count,
+                                   offsets: Dictionary(there, uniquingKeysWith: max))
+                    release(items.filter { !$0.isExternal }, epoch: epoch, group: &group)
+                } else {
+                    // The rest's delivery marks the whole epoch delivered.
+                    core.acknowledge(epoch: epoch, count: there.count)
+                    release(items.filter { !$0.isExternal || found[$0.id] == nil }, epoch: epoch, group: &group)
+                }
             }
         }
 
@@ -167,8 +206,8 @@ final class PartitionTask: Sendable {
                         for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
                     case .acknowledged(let epoch, let count):
                         core.acknowledge(epoch: epoch, count: count)
-                    case .delivered(let epoch, let count):
-                        core.delivered(epoch: epoch, count: count)
+                    case .delivered(let epoch, let count, let offsets):
+                        core.delivered(epoch: epoch, count: count, offsets: offsets)
                         outstandingReleases -= 1
                     case .durable(let epoch):
                         inFlight -= 1
@@ -371,6 +410,7 @@ final class PartitionTask: Sendable {
             }
             outstandingReleases += 1
             let producer = deps.producer, mailbox = task.mailbox, logger = deps.logger, previous = lastRelease
+            let internalTopic = configuration.internalTopic
             // Handed to the producer in epoch order, so that a channel's messages stay in order.
             let produced = Task { [remote] in
                 _ = await previous?.result
@@ -382,8 +422,10 @@ final class PartitionTask: Sendable {
                 var attempt = 0
                 while true {
                     do {
-                        _ = try await delivery.value.acknowledged()
-                        mailbox.post(.delivered(epoch: epoch, count: remote.count))
+                        let offsets = try await delivery.value.highestOffsets()
+                        mailbox.post(.delivered(epoch: epoch, count: remote.count, offsets: Dictionary(
+                            offsets.filter { $0.key.topic != internalTopic }.map { (OutputPartition($0.key.topic, $0.key.partition), $0.value) },
+                            uniquingKeysWith: max)))
                         if let crash {
                             logger.critical("fault injection: killing the worker after a 2PC \(crash.rawValue)")
                             kill(getpid(), SIGKILL)

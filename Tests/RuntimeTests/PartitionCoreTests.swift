@@ -224,6 +224,42 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
         }
     }
 
+    /// Recovery looks for outputs the broker has above each output partition's floor, so a
+    /// floor must stay below the outputs of every epoch not delivered: it takes an epoch's
+    /// offsets only once every earlier epoch is delivered.
+    @Test func outputFloorsRiseInEpochOrderAndSurviveRecovery() throws {
+        var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        var log: [EpochRecord] = []
+        func close(snapshot: Bool = false) throws -> EpochRecord {
+            let record = try EpochRecord(decoding: try #require(try core.closeEpoch(snapshot: snapshot)).record.encoded())
+            log.append(record)
+            return record
+        }
+        let (out0, out1) = (OutputPartition("out", 0), OutputPartition("out", 1))
+        for offset: Int64 in 0..<3 {
+            core.process(ingress("a1", "egress", offset: offset), now: 0)
+            _ = try close()
+        }
+        core.delivered(epoch: 2, count: 1, offsets: [out0: 10])
+        #expect(core.outputFloors.isEmpty, "epoch 1 is still out: its record may lie below offset 10")
+        core.delivered(epoch: 1, count: 1, offsets: [out0: 7, out1: 3])
+        #expect(core.outputFloors == [out0: 10, out1: 3])
+        #expect(try close().outputFloors == [out0: 10, out1: 3], "first floors are recorded at once")
+        core.delivered(epoch: 3, count: 1, offsets: [out0: 12])
+        #expect(core.outputFloors == [out0: 12, out1: 3])
+        #expect(try close().outputFloors.isEmpty, "a rise waits for a later record")
+
+        var restored = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        for record in log { try restored.restore(record) }
+        #expect(restored.outputFloors == [out0: 10, out1: 3])
+        #expect(restored.unacknowledgedOutbox.isEmpty)
+
+        #expect(try close(snapshot: true).outputFloors == [out0: 12, out1: 3], "a snapshot carries every floor")
+        var fromSnapshot = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
+        try fromSnapshot.restore(try #require(log.last))
+        #expect(fromSnapshot.outputFloors == [out0: 12, out1: 3])
+    }
+
     @Test func malformedBytesAreRejectedWithoutTrapping() {
         #expect(throws: (any Error).self) { try EpochRecord(decoding: [1, 2, 3]) }
         #expect(throws: (any Error).self) { try Envelope(decoding: [0xff, 0xff, 0xff]) }

@@ -183,6 +183,7 @@ private final class DeliveryWaiter: Sendable {
         var remaining: Int
         var outcome: Result<DeliveryReport, KafkaError>?
         var continuation: CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>?
+        var highest: [TopicPartition: Int64] = [:]
     }
 
     private let state: Mutex<State>
@@ -196,6 +197,10 @@ private final class DeliveryWaiter: Sendable {
         let resume = state.withLock { state -> (CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>, Result<DeliveryReport, KafkaError>)? in
             state.remaining -= count
             if case .failure = state.outcome {} else { state.outcome = result }
+            if case .success(let report) = result {
+                let partition = TopicPartition(report.topic, report.partition)
+                state.highest[partition] = max(state.highest[partition] ?? -1, report.offset)
+            }
             guard state.remaining <= 0, let continuation = state.continuation, let outcome = state.outcome else { return nil }
             state.continuation = nil
             return (continuation, outcome)
@@ -214,6 +219,9 @@ private final class DeliveryWaiter: Sendable {
         }
         return try result.get()
     }
+
+    /// Per partition, the highest offset acknowledged so far.
+    var highest: [TopicPartition: Int64] { state.withLock { $0.highest } }
 }
 
 /// Records handed to the producer whose acknowledgement is awaited later.
@@ -225,6 +233,13 @@ public struct PendingDelivery: Sendable {
     @discardableResult
     public func acknowledged() async throws(KafkaError) -> DeliveryReport? {
         try await waiter?.result()
+    }
+
+    /// Waits like `acknowledged`; returns, per partition written to, the highest offset.
+    public func highestOffsets() async throws(KafkaError) -> [TopicPartition: Int64] {
+        guard let waiter else { return [:] }
+        _ = try await waiter.result()
+        return waiter.highest
     }
 }
 

@@ -48,6 +48,9 @@ public struct EpochRecord: Sendable {
     /// Every outbox item of epochs up to here has been acknowledged.
     public var completedThrough: Int64
     public var nextTimerSequence: Int64
+    /// Per output partition, an offset below every output of the epochs not yet delivered
+    /// (see `OutputFloors`); empty in most records.
+    public var outputFloors: [OutputPartition: Int64]
 
     /// The items this record's own epoch produced.
     public var ownOutbox: [OutboxItem] { outbox.first { $0.epoch == epoch }?.items ?? [] }

@@ -155,7 +155,7 @@ extension Envelope {
 }
 
 extension EpochRecord {
-    static let formatVersion = 5
+    static let formatVersion = 6
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 1_024)
@@ -206,6 +206,12 @@ extension EpochRecord {
         for epoch in delivered { writer.write(epoch) }
         writer.write(completedThrough)
         writer.write(nextTimerSequence)
+        writer.write(outputFloors.count)
+        for (output, offset) in outputFloors.sorted(by: { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }) {
+            writer.write(output.topic)
+            writer.write(output.partition)
+            writer.write(offset)
+        }
         return writer.bytes
     }
 
@@ -258,5 +264,9 @@ extension EpochRecord {
         for _ in 0..<(try reader.readCount()) { delivered.append(try reader.readInt64()) }
         completedThrough = try reader.readInt64()
         nextTimerSequence = try reader.readInt64()
+        outputFloors = [:]
+        for _ in 0..<(try reader.readCount()) {
+            outputFloors[OutputPartition(try reader.readString(), try reader.readInt32())] = try reader.readInt64()
+        }
     }
 }

@@ -94,7 +94,7 @@ public enum OutboxItem: Sendable {
     case deadLetter(DeadLetter, id: MessageID)
 
     /// An egress or dead-letter record: it leaves the application.
-    var isExternal: Bool {
+    public var isExternal: Bool {
         if case .envelope = self { false } else { true }
     }
 

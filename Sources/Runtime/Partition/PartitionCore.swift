@@ -110,6 +110,7 @@ public struct PartitionCore {
     private var completionsToRecord = false
     /// Epochs whose Kafka outputs the broker confirmed in the open epoch, not yet complete.
     private var deliveriesToRecord: [Int64] = []
+    private var floors = OutputFloors()
 
     private struct Pending {
         let target: Address
@@ -457,7 +458,8 @@ public struct PartitionCore {
             timersAdded: (snapshot ? Array(timers.timers.keys).sorted() : timersAdded).compactMap { timers.timers[$0] },
             timersRemoved: snapshot ? [] : timersRemoved,
             positions: positions, applied: applied, sent: sent, outbox: outboxByEpoch, delivered: deliveriesToRecord,
-            completedThrough: completedThrough, nextTimerSequence: nextTimerSequence
+            completedThrough: completedThrough, nextTimerSequence: nextTimerSequence,
+            outputFloors: floors.toRecord(epoch: epoch, snapshot: snapshot)
         )
         flushLocalAcks()
         let acks = localAcks
@@ -500,14 +502,23 @@ public struct PartitionCore {
     }
 
     /// The broker has `count` of `epoch`'s outputs: all the records it sent to Kafka (egress,
-    /// dead letters, messages to other workers). Its egress and dead-letter records are then
-    /// never released again, even while messages to local partitions await acknowledgement.
-    public mutating func delivered(epoch deliveredEpoch: Int64, count: Int) {
+    /// dead letters, messages to other workers), its egress and dead-letter records at
+    /// `offsets` (the highest per partition, if known). Those records are then never released
+    /// again, even while messages to local partitions await acknowledgement.
+    public mutating func delivered(epoch deliveredEpoch: Int64, count: Int, offsets: [OutputPartition: Int64] = [:]) {
         acknowledge(epoch: deliveredEpoch, count: count)
-        guard unacknowledged[deliveredEpoch]?.items.contains(where: \.isExternal) == true else { return }
-        unacknowledged[deliveredEpoch]!.items.removeAll(where: \.isExternal)
-        deliveriesToRecord.append(deliveredEpoch)
+        floors.delivered(epoch: deliveredEpoch, at: offsets)
+        if unacknowledged[deliveredEpoch]?.items.contains(where: \.isExternal) == true {
+            unacknowledged[deliveredEpoch]!.items.removeAll(where: \.isExternal)
+            deliveriesToRecord.append(deliveredEpoch)
+        }
+        let out = unacknowledged
+        floors.advance(before: epoch) { out[$0]?.items.contains(where: \.isExternal) == true }
     }
+
+    /// Per output partition, an offset below every egress and dead-letter record of the
+    /// epochs in `unacknowledgedOutbox` (where recovery looks for those the broker has).
+    public var outputFloors: [OutputPartition: Int64] { floors.offsets }
 
     /// The lock and coordinator entries to checkpoint: those changed in the open epoch, or all.
     private func transactionStateChanges(snapshot: Bool) throws(StatefulFunctionError) -> [EpochRecord.TransactionStateChange] {
@@ -592,6 +603,7 @@ public struct PartitionCore {
         }
         completedThrough = max(completedThrough, record.completedThrough)
         unacknowledged = unacknowledged.filter { $0.key > completedThrough }
+        floors.restore(record.outputFloors, completedThrough: completedThrough)
         nextTimerSequence = record.nextTimerSequence
         epoch = record.epoch + 1
         nextIndex = 0
