@@ -37,13 +37,15 @@ start() {
     for _ in $(seq 1 600); do grep -q "partition recovered" "$RESULTS/$name-worker1.log" && break; sleep 0.1; done
 }
 
-# stop NAME: stops the workers (SIGTERM) and the broker; sets LAST_DEADLOCKS.
+# stop NAME: stops the workers (SIGTERM) and the broker; sets LAST_DEADLOCKS and LAST_TRANSFERS.
 stop() {
     kill -TERM "${WORKER_PIDS[@]}" 2>/dev/null || true
     wait "${WORKER_PIDS[@]}" 2>/dev/null || true
     ./scripts/broker.sh stop --port "$PORT" >/dev/null
     # Each worker logs its transaction counts when it stops.
     LAST_DEADLOCKS=$(cat "$RESULTS/$1"-worker*.log | grep -o 'statefun.transactions.deadlocks=[0-9]*' | awk -F= '{ s += $2 } END { print s + 0 }')
+    LAST_TRANSFERS=$(cat "$RESULTS/$1"-worker*.log | grep -o 'statefun.transactions.\(committed\|failed\|retryable\)=[0-9]*' |
+        awk -F= '{ s += $2 } END { print s + 0 }')
 }
 
 # driver NAME DRIVER-ARGS...: one driver run, results under $RESULTS/NAME.
@@ -53,7 +55,7 @@ driver() {
     .build/release/ycsb-driver --bootstrap "$BROKER" --output "$RESULTS/$name" "$@" >"$RESULTS/$name-driver.log" 2>&1 || true
 }
 
-# run NAME WORKERS DRIVER-ARGS...: one configuration on a fresh broker; sets LAST_DEADLOCKS.
+# run NAME WORKERS DRIVER-ARGS...: one configuration on a fresh broker; sets what `stop` sets.
 run() {
     local name=$1 count=$2
     shift 2
@@ -80,14 +82,13 @@ print("%d | %.0f | %d | %d | %s" % (best["offered"], best["p99Milliseconds"], ch
 PY
 }
 
-# A deadlocks row: keys, share, requests, transfers sent, deadlocks, per 1,000, 409s.
+# A deadlocks row: keys, share, requests, transfers decided (the workers' count), deadlocks, per 1,000, 409s.
 deadlock_row() {
     python3 - "$@" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))
-share, deadlocks, keys = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+share, deadlocks, keys, transfers = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 requests = results["checks"]["requests"]
-transfers = requests * share // 100
 print("| %s | %d%% | %d | %d | %d | %.1f | %d |" % (keys, share, requests, transfers, deadlocks, 1000 * deadlocks / max(1, transfers),
                                                  results["statuses"].get("409", 0)))
 PY
@@ -150,14 +151,14 @@ throughput)
     done
     ;;
 deadlocks)
-    echo "| keys | transfers | requests | transfers sent | deadlocks | per 1,000 transfers | 409 |"
+    echo "| keys | transfers | requests | transfers decided | deadlocks | per 1,000 transfers | 409 |"
     echo "|---|---|---|---|---|---|---|"
     for keys in ${KEYS:-100 5000}; do
         for share in ${SHARES:-25 50 75}; do
             rest=$(( (100 - share) / 2 ))
             name="deadlocks-$keys-$share"
             run "$name" 1 --records "$keys" --transfer "$share" --read "$rest" --update $(( 100 - share - rest )) --rate 400 --seconds 30
-            deadlock_row "$RESULTS/$name/results.json" "$share" "${LAST_DEADLOCKS:-0}" "$keys"
+            deadlock_row "$RESULTS/$name/results.json" "$share" "${LAST_DEADLOCKS:-0}" "$keys" "${LAST_TRANSFERS:-0}"
         done
     done
     ;;
