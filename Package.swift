@@ -51,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "StatefunWorker",
             dependencies: [
-                "Worker", "Greeter", "Bank", "YCSB", "StatefulFunctions",
+                "Worker", "Kafka", "Greeter", "Bank", "YCSB", "StatefulFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

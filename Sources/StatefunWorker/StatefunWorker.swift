@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bank
 import Greeter
+import Kafka
 import Logging
 import ServiceLifecycle
 import StatefulFunctions
@@ -54,6 +55,11 @@ struct StatefunWorker: AsyncParsableCommand {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
         guard outputLinger >= 0 else { throw ValidationError("--output-linger must be at least 0, got \(outputLinger)") }
+        do {
+            _ = try KafkaPropertyAssignments.parse(kafkaProperties)
+        } catch {
+            throw ValidationError("--kafka: \(error.message)")
+        }
     }
 
     func run() async throws {
@@ -79,12 +85,7 @@ struct StatefunWorker: AsyncParsableCommand {
         configuration.transactionTimeoutMilliseconds = transactionTimeout
         configuration.maxDeadlockRetries = maxDeadlockRetries
         configuration.crashAfter = crashAfter
-        for property in kafkaProperties {
-            guard let equals = property.firstIndex(of: "=") else {
-                throw ValidationError("--kafka expects name=value, got \(property)")
-            }
-            configuration.kafkaProperties[String(property[..<equals])] = String(property[property.index(after: equals)...])
-        }
+        configuration.kafkaProperties = try KafkaPropertyAssignments.parse(kafkaProperties)
         let logger = Logger(label: "statefun.worker")
         let worker = Worker(application: application, configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(

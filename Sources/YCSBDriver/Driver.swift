@@ -15,6 +15,8 @@ struct Driver: AsyncParsableCommand {
     )
 
     @Option(help: "Kafka bootstrap servers.") var bootstrap = "127.0.0.1:9092"
+    @Option(name: .customLong("kafka"), help: "A librdkafka property for every client of the driver, as name=value (repeatable).")
+    var kafkaProperties: [String] = []
     @Option(help: "The requests topic.") var requestsTopic = YCSB.requestsTopic
     @Option(help: "The responses topic.") var responsesTopic = YCSB.responsesTopic
     @Option(help: "Accounts (records) to load and use.") var records = 10_000
@@ -45,17 +47,25 @@ struct Driver: AsyncParsableCommand {
         guard (0...100).contains(refused) else { throw ValidationError("--refused is a percentage") }
         guard records >= 2, rate > 0, seconds > 0 else { throw ValidationError("--records >= 2, --rate and --seconds > 0") }
         guard linger >= 0 else { throw ValidationError("--linger must be at least 0, got \(linger)") }
+        _ = try kafkaSettings()
+    }
+
+    func kafkaSettings() throws -> KafkaSettings {
+        do {
+            return KafkaSettings(bootstrap: bootstrap, properties: try KafkaPropertyAssignments.parse(kafkaProperties))
+        } catch {
+            throw ValidationError("--kafka: \(error.message)")
+        }
     }
 
     func run() async throws {
         let runID = String(UUID().uuidString.prefix(8)).lowercased()
-        let tracker = try await ResponseTracker.start(bootstrap: bootstrap, topic: responsesTopic)
+        let kafka = try kafkaSettings()
+        let tracker = try await ResponseTracker.start(kafka, topic: responsesTopic)
         // Lingering makes fewer, larger batches of requests, which the local broker's fetch
         // pays for per batch.
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
-        producerConfiguration.lingerMilliseconds = linger
-        let producer = try KafkaProducer(configuration: producerConfiguration)
-        let client = Client(producer: producer, tracker: tracker, topic: requestsTopic, bootstrap: bootstrap)
+        let producer = try KafkaProducer(configuration: kafka.producer(lingerMilliseconds: linger))
+        let client = Client(producer: producer, tracker: tracker, topic: requestsTopic, kafka: kafka)
         let keys = (0..<records).map { "user\($0)" }
 
         if !skipLoad {
@@ -130,15 +140,15 @@ final class Client: Sendable {
     private let producer: KafkaProducer
     let tracker: ResponseTracker
     let topic: String
-    let bootstrap: String
+    let kafka: KafkaSettings
     private let pending = Mutex<[(YCSB.Request, PendingDelivery)]>([])
     private let unconfirmed = Mutex<[String: YCSB.Request]>([:])
 
-    init(producer: KafkaProducer, tracker: ResponseTracker, topic: String, bootstrap: String) {
+    init(producer: KafkaProducer, tracker: ResponseTracker, topic: String, kafka: KafkaSettings) {
         self.producer = producer
         self.tracker = tracker
         self.topic = topic
-        self.bootstrap = bootstrap
+        self.kafka = kafka
     }
 
     func send(_ requests: [YCSB.Request]) async throws {
@@ -184,7 +194,7 @@ final class Client: Sendable {
                 suspects.removeAll { !wanted.contains($0.request_id) }
             }
             guard missing > 0, !suspects.isEmpty else { return missing }
-            let lost = try await RequestsTopic(topic, bootstrap: bootstrap).lacking(suspects)
+            let lost = try await RequestsTopic(topic, kafka: kafka).lacking(suspects)
             guard !lost.isEmpty else { return missing }
             progress("sending again \(lost.count) requests the broker lost: \(lost.map(\.request_id))")
             unconfirmed.withLock { unconfirmed in for request in lost { unconfirmed[request.request_id] = nil } }

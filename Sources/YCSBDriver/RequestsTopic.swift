@@ -5,24 +5,24 @@ import YCSB
 /// The requests topic as it is on the broker, read from the start to its current end.
 struct RequestsTopic {
     let topic: String
-    let bootstrap: String
+    let kafka: KafkaSettings
 
-    init(_ topic: String, bootstrap: String) {
+    init(_ topic: String, kafka: KafkaSettings) {
         self.topic = topic
-        self.bootstrap = bootstrap
+        self.kafka = kafka
     }
 
     /// The requests among `requests` that no record of the topic carries (none when the topic
     /// cannot be read to its end within two minutes).
     func lacking(_ requests: [YCSB.Request]) async throws -> [YCSB.Request] {
         let wanted = Set(requests.map(\.request_id))
-        let partitions = try await KafkaAdmin(configuration: KafkaAdminConfiguration(bootstrapServers: bootstrap))
+        let partitions = try await KafkaAdmin(configuration: kafka.admin)
             .describeTopic(topic).partitionCount
         let starts = (0..<Int32(partitions)).map { TopicPartitionOffset(topic, $0, offset: TopicPartitionOffset.beginning) }
-        let reading = Task { [bootstrap] () -> Set<String> in
+        let reading = Task { [kafka] () -> Set<String> in
             var found: Set<String> = []
             let decoder = JSONDecoder()
-            try await KafkaConsumer.readToEnd(starts, configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap)) { records in
+            try await KafkaConsumer.readToEnd(starts, configuration: kafka.consumer) { records in
                 for record in records {
                     if let request = try? decoder.decode(YCSB.Request.self, from: Data(record.value ?? [])),
                        wanted.contains(request.request_id) {

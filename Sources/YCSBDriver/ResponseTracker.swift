@@ -30,10 +30,10 @@ final class ResponseTracker: Sendable {
     private let task: Task<Void, Never>
 
     /// Reads `topic` from its current end: earlier runs' responses are not counted.
-    static func start(bootstrap: String, topic: String) async throws -> ResponseTracker {
-        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: bootstrap))
+    static func start(_ kafka: KafkaSettings, topic: String) async throws -> ResponseTracker {
+        let admin = try KafkaAdmin(configuration: kafka.admin)
         let partitions = try await admin.describeTopic(topic).partitionCount
-        let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap))
+        let consumer = try KafkaConsumer(configuration: kafka.consumer)
         var start: [TopicPartitionOffset] = []
         for partition in 0..<Int32(partitions) {
             let high = try await consumer.watermarks(TopicPartition(topic, partition)).high
