@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+./scripts/bootstrap.sh
 ./scripts/check-compose.sh
 source scripts/private-broker.sh
 PORT=${TEST_BROKER_PORT:-19092}
