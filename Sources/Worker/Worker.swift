@@ -153,7 +153,7 @@ public final class Worker: Service {
         logger.info("worker stopped", metadata: [
             "statefun.transactions.committed": "\(counts.committed)", "statefun.transactions.failed": "\(counts.failed)",
             "statefun.transactions.retryable": "\(counts.retryableAborts)", "statefun.transactions.deadlocks": "\(counts.deadlocks)",
-            "statefun.transactions.timeouts": "\(counts.timeouts)",
+            "statefun.transactions.timeouts": "\(counts.timeouts)", "statefun.transactions.cycles": "\(counts.cyclesFound)",
         ])
     }
 

@@ -56,8 +56,6 @@ struct ByteReader {
         self.bytes = bytes
     }
 
-    var isAtEnd: Bool { position == bytes.count }
-
     mutating func readUInt64() throws(Malformed) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0

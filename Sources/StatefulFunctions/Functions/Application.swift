@@ -93,6 +93,4 @@ public struct Application: Sendable {
     }
 
     public func binding(for type: TypeName) -> FunctionBinding? { functions[type] }
-
-    public var functionTypes: [TypeName] { functions.keys.sorted() }
 }
