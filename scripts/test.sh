@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, validates docker-compose.yml, starts a private
-# broker, runs `swift test`, stops the broker. Extra arguments go to `swift test` (e.g.
+# Runs every test: installs what is missing, starts a private broker, validates
+# docker-compose.yml, runs `swift test`, stops the broker. Extra arguments go to `swift test` (e.g.
 # --filter RoundTrip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/bootstrap.sh
-./scripts/check-compose.sh
 source scripts/private-broker.sh
 PORT=${TEST_BROKER_PORT:-19092}
 start_private_broker "$PORT"
+./scripts/check-compose.sh
 export KAFKA_BOOTSTRAP=127.0.0.1:$PORT
 swift build --build-tests
 swift test --skip-build "$@"

@@ -38,7 +38,9 @@ struct StatefunWorker: AsyncParsableCommand {
     var transactionTimeout: Int64 = 10_000
     @Option(help: "Restarts of a deadlock victim before it is reported retryable.") var maxDeadlockRetries = 10
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
-    @Option(name: .customLong("kafka"), help: "A librdkafka property, as name=value (repeatable).") var kafkaProperties: [String] = []
+    @Option(name: .customLong("kafka"), help: "A librdkafka property, as name=value (repeatable).",
+            transform: { try KafkaPropertyAssignment(parsing: $0) })
+    var kafkaProperties: [KafkaPropertyAssignment] = []
     @Option(help: "Greeter: the requests topic.") var greeterRequests = Greeter.requestsTopic
     @Option(help: "Greeter: the greetings topic.") var greeterGreetings = Greeter.greetingsTopic
     @Option(help: "Bank: the requests topic.") var bankRequests = Bank.requestsTopic
@@ -55,11 +57,6 @@ struct StatefunWorker: AsyncParsableCommand {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
         guard outputLinger >= 0 else { throw ValidationError("--output-linger must be at least 0, got \(outputLinger)") }
-        do {
-            _ = try KafkaPropertyAssignments.parse(kafkaProperties)
-        } catch {
-            throw ValidationError("--kafka: \(error.message)")
-        }
     }
 
     func run() async throws {
@@ -85,7 +82,7 @@ struct StatefunWorker: AsyncParsableCommand {
         configuration.transactionTimeoutMilliseconds = transactionTimeout
         configuration.maxDeadlockRetries = maxDeadlockRetries
         configuration.crashAfter = crashAfter
-        configuration.kafkaProperties = try KafkaPropertyAssignments.parse(kafkaProperties)
+        configuration.kafkaProperties = KafkaPropertyAssignment.properties(kafkaProperties)
         let logger = Logger(label: "statefun.worker")
         let worker = Worker(application: application, configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(

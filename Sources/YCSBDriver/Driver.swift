@@ -15,8 +15,9 @@ struct Driver: AsyncParsableCommand {
     )
 
     @Option(help: "Kafka bootstrap servers.") var bootstrap = "127.0.0.1:9092"
-    @Option(name: .customLong("kafka"), help: "A librdkafka property for every client of the driver, as name=value (repeatable).")
-    var kafkaProperties: [String] = []
+    @Option(name: .customLong("kafka"), help: "A librdkafka property for every client of the driver, as name=value (repeatable).",
+            transform: { try KafkaPropertyAssignment(parsing: $0) })
+    var kafkaProperties: [KafkaPropertyAssignment] = []
     @Option(help: "The requests topic.") var requestsTopic = YCSB.requestsTopic
     @Option(help: "The responses topic.") var responsesTopic = YCSB.responsesTopic
     @Option(help: "Accounts (records) to load and use.") var records = 10_000
@@ -47,20 +48,11 @@ struct Driver: AsyncParsableCommand {
         guard (0...100).contains(refused) else { throw ValidationError("--refused is a percentage") }
         guard records >= 2, rate > 0, seconds > 0 else { throw ValidationError("--records >= 2, --rate and --seconds > 0") }
         guard linger >= 0 else { throw ValidationError("--linger must be at least 0, got \(linger)") }
-        _ = try kafkaSettings()
-    }
-
-    func kafkaSettings() throws -> KafkaSettings {
-        do {
-            return KafkaSettings(bootstrap: bootstrap, properties: try KafkaPropertyAssignments.parse(kafkaProperties))
-        } catch {
-            throw ValidationError("--kafka: \(error.message)")
-        }
     }
 
     func run() async throws {
         let runID = String(UUID().uuidString.prefix(8)).lowercased()
-        let kafka = try kafkaSettings()
+        let kafka = KafkaSettings(bootstrap: bootstrap, properties: KafkaPropertyAssignment.properties(kafkaProperties))
         let tracker = try await ResponseTracker.start(kafka, topic: responsesTopic)
         // Lingering makes fewer, larger batches of requests, which the local broker's fetch
         // pays for per batch.
