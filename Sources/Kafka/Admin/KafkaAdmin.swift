@@ -3,7 +3,9 @@ import Logging
 
 /// A topic as the broker describes it.
 public struct TopicDescription: Hashable, Sendable {
+    /// The topic's name.
     public var name: String
+    /// How many partitions the topic has.
     public var partitionCount: Int
 }
 
@@ -12,6 +14,9 @@ public final class KafkaAdmin: Sendable {
     private let client: RDKafkaClient
     private let timeoutMilliseconds: Int32
 
+    /// A client for admin requests to the cluster `configuration` names; `logger` receives
+    /// librdkafka's log lines and client errors. Throws a `.configuration` error when librdkafka
+    /// rejects a property.
     public init(configuration: KafkaAdminConfiguration, logger: Logger = Logger(label: "kafka.admin")) throws(KafkaError) {
         client = try RDKafkaClient(kind: RD_KAFKA_PRODUCER, properties: configuration.librdkafkaProperties,
                                    callbacks: RDKafkaCallbacks(logger: logger))

@@ -2,37 +2,49 @@ import CRDKafka
 
 /// A partition of a topic.
 public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
+    /// The name of the topic.
     public var topic: String
+    /// The partition's index within the topic, from 0.
     public var partition: Int32
 
+    /// Partition `partition` of `topic`.
     public init(_ topic: String, _ partition: Int32) {
         self.topic = topic
         self.partition = partition
     }
 
+    /// Written `topic[partition]`.
     public var description: String { "\(topic)[\(partition)]" }
 }
 
 /// A partition and an offset in it: where to start reading, or (committed) the next record to read.
 public struct TopicPartitionOffset: Hashable, Sendable, CustomStringConvertible {
+    /// The partition the offset belongs to.
     public var topicPartition: TopicPartition
+    /// An absolute offset (0 or more) or one of the logical offsets `beginning`, `end` and
+    /// `stored`.
     public var offset: Int64
 
-    /// Offsets librdkafka understands besides absolute ones.
+    /// The first record still in the partition. Like `end` and `stored`, a logical offset
+    /// librdkafka understands besides absolute ones.
     public static let beginning = Int64(RD_KAFKA_OFFSET_BEGINNING)
+    /// After the last record: only records written from then on are read.
     public static let end = Int64(RD_KAFKA_OFFSET_END)
     /// The committed offset of the group, or `auto.offset.reset` when there is none.
     public static let stored = Int64(RD_KAFKA_OFFSET_STORED)
 
+    /// Offset `offset` of `topicPartition`.
     public init(_ topicPartition: TopicPartition, offset: Int64) {
         self.topicPartition = topicPartition
         self.offset = offset
     }
 
+    /// Offset `offset` of partition `partition` of `topic`.
     public init(_ topic: String, _ partition: Int32, offset: Int64) {
         self.init(TopicPartition(topic, partition), offset: offset)
     }
 
+    /// Written `topic[partition]@offset`.
     public var description: String { "\(topicPartition)@\(offset)" }
 }
 

@@ -10,6 +10,7 @@ public struct KafkaAdminConfiguration: Sendable {
     /// Any librdkafka property (CONFIGURATION.md), applied last.
     public var properties: [String: String] = [:]
 
+    /// Settings for the cluster at `bootstrapServers`, every other field at its default.
     public init(bootstrapServers: String) {
         self.bootstrapServers = bootstrapServers
     }

@@ -1,6 +1,8 @@
 /// Settings of a `KafkaConsumer`. Every field has a documented default; `properties` passes any
 /// librdkafka property through and wins over the typed fields.
 public struct KafkaConsumerConfiguration: Sendable {
+    /// Where reading a partition starts when the group has no committed offset for it
+    /// (`auto.offset.reset`).
     public enum OffsetReset: String, Sendable {
         /// Start from the first record when there is no committed offset.
         case earliest
@@ -62,6 +64,8 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// Any librdkafka property (CONFIGURATION.md), applied last.
     public var properties: [String: String] = [:]
 
+    /// Settings for the cluster at `bootstrapServers`, for group `groupID` (nil: a consumer that
+    /// only uses `assign`), every other field at its default.
     public init(bootstrapServers: String, groupID: String? = nil) {
         self.bootstrapServers = bootstrapServers
         self.groupID = groupID

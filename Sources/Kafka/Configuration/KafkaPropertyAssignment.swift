@@ -1,7 +1,9 @@
 /// A librdkafka property written as `name=value`, as a command line's `--kafka` option gives
 /// it.
 public struct KafkaPropertyAssignment: Sendable, Equatable {
+    /// The property's name, e.g. `compression.type`: the text before the first `=`, never empty.
     public let name: String
+    /// The property's value: the text after the first `=`, possibly empty.
     public let value: String
 
     /// The value is everything after the first `=`, so it may contain `=` itself.

@@ -16,6 +16,9 @@ public final class KafkaConsumer: Sendable {
     private let poller: LoopThread
     private let requestTimeoutMilliseconds: Int32 = 10_000
 
+    /// Creates the consumer and starts its polling thread; it reads nothing before `subscribe` or
+    /// `assign`. `logger` receives librdkafka's log lines, client errors and rebalances. Throws a
+    /// `.configuration` error when librdkafka rejects a property.
     public init(configuration: KafkaConsumerConfiguration, logger: Logger = Logger(label: "kafka.consumer")) throws(KafkaError) {
         let channel = BoundedChannel<KafkaConsumerEvent>(capacity: configuration.bufferedEvents)
         let startOffset = configuration.startsAtCommittedOffsets ? nil : configuration.offsetReset.logicalOffset
@@ -109,6 +112,7 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Fetches again from partitions stopped with `pause`.
     public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
         try PartitionList.with(partitions.map { TopicPartitionOffset($0, offset: 0) }) { list throws(KafkaError) in
             let code = rd_kafka_resume_partitions(client.handle, list)
@@ -155,7 +159,9 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Leaves the group and stops the polling thread. Events not yet read are dropped.
+    /// Leaves the group and stops the polling thread, returning once it has exited. `events`
+    /// then yields the events already buffered and ends; records librdkafka has not handed over
+    /// are dropped.
     public func close() async {
         channel.finish()
         poller.requestStop { queue.wake() }

@@ -13,6 +13,7 @@
 /// even when nothing new is written to the partition: the records a fetch brings back, if
 /// they still come after the gap, schedule the next fetch.
 public struct OffsetGapGuard: Sendable {
+    /// What to do with a record, as `check` decides.
     public enum Verdict: Equatable, Sendable {
         /// The record is the expected one (or nothing is expected yet): read it.
         case take
@@ -38,10 +39,13 @@ public struct OffsetGapGuard: Sendable {
         var real = false
     }
 
+    /// How many `interval`s a gap may stay open before it counts as real. Default 5.
     public var attempts = 5
+    /// The least time between two fetches for the same gap. Default 200 ms.
     public var interval: Duration = .milliseconds(200)
     private var gaps: [TopicPartition: Gap] = [:]
 
+    /// A guard with no open gaps, `attempts` and `interval` at their defaults.
     public init() {}
 
     /// Whether to read the record at `offset` of `partition`, when the reader expects

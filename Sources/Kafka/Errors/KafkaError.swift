@@ -5,6 +5,7 @@ import CRDKafka
 /// Errors are classified where they cross the C boundary, so that callers decide on the
 /// category (retry, give up, stop because fenced) rather than on librdkafka's raw codes.
 public struct KafkaError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure an error is, which decides what a caller does next.
     public enum Category: String, Sendable {
         /// A property name or value librdkafka rejects.
         case configuration
@@ -22,15 +23,21 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         case shutdown
     }
 
+    /// What kind of failure it is; decide on this rather than on the codes.
     public let category: Category
     /// librdkafka's error code name (e.g. `TOPIC_ALREADY_EXISTS`, `_TRANSPORT`), when there is one.
     public let codeName: String?
     /// librdkafka's numeric error code, when there is one.
     public let rawCode: Int32?
+    /// What was being done and what went wrong, in words.
     public let message: String
+    /// The source file (`#fileID`) where the error was made.
     public let file: String
+    /// The line in `file` where the error was made.
     public let line: UInt
 
+    /// An error of `category` with `message` and, when it comes from librdkafka, its code; `file`
+    /// and `line` default to the caller's location.
     public init(
         _ category: Category, _ message: String, codeName: String? = nil, rawCode: Int32? = nil,
         file: String = #fileID, line: UInt = #line
@@ -43,11 +50,14 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         self.line = line
     }
 
+    /// Written `KafkaError.category [CODE_NAME]: message (file:line)`, the code name only when
+    /// there is one.
     public var description: String {
         let code = codeName.map { " [\($0)]" } ?? ""
         return "KafkaError.\(category)\(code): \(message) (\(file):\(line))"
     }
 
+    /// Whether trying again may succeed: the category is `.retriable`.
     public var isRetriable: Bool { category == .retriable }
 
     /// True for the given librdkafka error code.

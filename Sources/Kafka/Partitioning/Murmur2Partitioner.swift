@@ -39,6 +39,8 @@ public enum Murmur2Partitioner {
         return Int32((hash(key) & 0x7fff_ffff) % Int32(partitionCount))
     }
 
+    /// The partition for the UTF-8 bytes of `key`, as `partition(forKey:partitionCount:)` picks it
+    /// for bytes. `partitionCount` must be positive.
     public static func partition(forKey key: String, partitionCount: Int) -> Int32 {
         partition(forKey: key.utf8, partitionCount: partitionCount)
     }

@@ -19,18 +19,25 @@ public struct TypeName: Hashable, Sendable, Comparable, CustomStringConvertible,
 
     private let storage: Storage
 
+    /// The part before the last `/`, e.g. `example`.
     public var namespace: String { storage.namespace }
+    /// The part after the last `/`, e.g. `greeter`.
     public var name: String { storage.name }
 
+    /// A type name of these two parts, taken as they are: unlike `init(parsing:)`, nothing is
+    /// checked.
     public init(namespace: String, name: String) {
         storage = Storage(namespace: namespace, name: name)
     }
 
+    /// Type names are equal when their namespaces and names are.
     public static func == (lhs: TypeName, rhs: TypeName) -> Bool {
         lhs.storage === rhs.storage
             || (lhs.storage.hash == rhs.storage.hash && lhs.name == rhs.name && lhs.namespace == rhs.namespace)
     }
 
+    /// Feeds the hash of namespace and name, computed once when the type name was made, into
+    /// `hasher`.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(storage.hash)
     }
@@ -48,7 +55,9 @@ public struct TypeName: Hashable, Sendable, Comparable, CustomStringConvertible,
         do { try self.init(parsing: value) } catch { preconditionFailure("\(error)") }
     }
 
+    /// Written `namespace/name`.
     public var description: String { "\(namespace)/\(name)" }
 
+    /// Orders type names by their `namespace/name` text.
     public static func < (lhs: TypeName, rhs: TypeName) -> Bool { lhs.description < rhs.description }
 }

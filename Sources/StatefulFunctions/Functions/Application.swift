@@ -5,14 +5,21 @@ public typealias FunctionBody = @Sendable (Context, Message) throws -> Void
 /// A function type bound to its code and its declared state. A class: every invocation passes
 /// its binding along, and one reference count is cheaper than one per field.
 public final class FunctionBinding: Sendable {
+    /// What a bound type runs: a plain function, or a transaction coordinator.
     public enum Role: Sendable {
+        /// A plain function and its body.
         case function(FunctionBody)
+        /// A coordinator, with its transaction protocol, plan and outcome handler.
         case coordinator(CoordinatorSpec)
     }
 
+    /// The function type this binding serves.
     public let type: TypeName
+    /// The state values declared for the type; its code may use only these (others throw
+    /// `undeclaredState`).
     public let states: [any StateSpec]
     let stateNames: [String]
+    /// Whether the type is a plain function or a coordinator, with its code.
     public let role: Role
 
     init(type: TypeName, states: [any StateSpec], role: Role) {
@@ -37,14 +44,19 @@ struct ExceptionHandler: Sendable {
 /// An application: its functions, exception handlers and ingress bindings. Build it once and
 /// hand it to a worker or to the test harness.
 public struct Application: Sendable {
+    /// The application's name. The `statefun-worker` command takes it as the application id when
+    /// none is given.
     public let name: String
     private(set) var functions: [TypeName: FunctionBinding] = [:]
     private(set) var exceptionHandlers: [ExceptionHandler] = []
+    /// The ingress bindings, in the order they were added. A record goes to the first binding for
+    /// its topic.
     public private(set) var ingresses: [IngressBinding] = []
     /// Egress topics the worker creates at start (functions may write to others too, which
     /// then must exist or be auto-created by the broker).
     public private(set) var egressTopics: Set<String> = []
 
+    /// An application called `name`, with no functions, handlers, ingresses or egress topics yet.
     public init(name: String) {
         self.name = name
     }
@@ -82,7 +94,8 @@ public struct Application: Sendable {
         ))
     }
 
-    /// Invokes `type` for each record on `topic`.
+    /// Adds an ingress: each record on `binding.topic` becomes an invocation of the address the
+    /// binding picks for it. Only the first binding added for a topic is used.
     public mutating func ingress(_ binding: IngressBinding) {
         ingresses.append(binding)
     }
@@ -92,5 +105,6 @@ public struct Application: Sendable {
         egressTopics.insert(topic)
     }
 
+    /// The binding of `type`, or nil when no function or coordinator is bound to it.
     public func binding(for type: TypeName) -> FunctionBinding? { functions[type] }
 }

@@ -3,6 +3,7 @@ import Foundation
 /// How records of an ingress topic become invocations: of one function type with an id taken
 /// from the record, or of any address a custom router picks.
 public struct IngressBinding: Sendable {
+    /// How a record's value becomes the message payload.
     public enum PayloadCodec: String, Sendable {
         /// The value must be a JSON document; it is passed on as the message payload.
         case json
@@ -10,7 +11,9 @@ public struct IngressBinding: Sendable {
         case raw
     }
 
+    /// The ingress topic whose records this binding turns into invocations.
     public let topic: String
+    /// How a record's value is checked before it becomes the payload.
     public let codec: PayloadCodec
     /// The address a record goes to. Nil means the record has no usable id and goes to the
     /// dead-letter topic.
@@ -31,6 +34,8 @@ public struct IngressBinding: Sendable {
         self.target = target
     }
 
+    /// The default id: the record's key decoded as UTF-8, or nil (the record goes to the
+    /// dead-letter topic) when the key is missing or empty.
     public static let keyAsID: @Sendable (IngressRecord) -> String? = { record in
         guard let key = record.key, !key.isEmpty else { return nil }
         return String(decoding: key, as: UTF8.self)
@@ -49,13 +54,24 @@ public struct IngressBinding: Sendable {
 
 /// Why a record or message went to the dead-letter topic.
 public enum DeadLetterReason: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The binding found no address for the record; by default, its key is missing or empty.
     case missingID
+    /// The record cannot be decoded, e.g. a value that is not JSON for a `.json` binding; the text
+    /// says why.
     case undecodable(String)
+    /// The record's key and value together have `bytes` bytes, more than the `limit` the runtime
+    /// accepts.
     case tooLarge(bytes: Int, limit: Int)
+    /// No function is bound to the target's type.
     case unknownFunctionType(TypeName)
+    /// The function threw and no exception handler dealt with it, or the target cannot take the
+    /// message (a coordinator invoked as a participant); the text says why.
     case rejected(String)
+    /// The record came from a topic that no ingress binding covers.
     case noIngressBinding(topic: String)
 
+    /// A short, stable identifier of the reason (e.g. `missing-id`), which the worker puts in a
+    /// dead letter's headers.
     public var code: String {
         switch self {
         case .missingID: "missing-id"
@@ -67,6 +83,7 @@ public enum DeadLetterReason: Error, Hashable, Sendable, CustomStringConvertible
         }
     }
 
+    /// A sentence saying what went wrong, with the details the case carries.
     public var description: String {
         switch self {
         case .missingID: "the record has no key to take the function id from"

@@ -57,12 +57,16 @@ public final class Context {
     }
 
     @inlinable
+    /// Sets `spec` to `value`; a later `get` in the same invocation returns it. Throws
+    /// `undeclaredState` when the function did not declare `spec`.
     public func set<V>(_ spec: ValueSpec<V>, _ value: V) throws(StatefulFunctionError) {
         try checkDeclared(spec)
         record(StateWrite(name: spec.name, cell: .decoded(value, spec: spec)))
     }
 
     @inlinable
+    /// Deletes the value of `spec`; a later `get` in the same invocation returns nil. Throws
+    /// `undeclaredState` when the function did not declare `spec`.
     public func delete<V>(_ spec: ValueSpec<V>) throws(StatefulFunctionError) {
         try checkDeclared(spec)
         record(StateWrite(name: spec.name, cell: nil))

@@ -2,12 +2,15 @@ import Foundation
 
 /// The payload of an invocation: bytes, usually JSON. Functions decode what they accept.
 public struct Message: Hashable, Sendable {
+    /// The message's bytes, as the sender made them.
     public var payload: [UInt8]
 
+    /// A message with `bytes` as its payload.
     public init(bytes: [UInt8]) {
         payload = bytes
     }
 
+    /// A message whose payload is the UTF-8 bytes of `text`.
     public init(text: String) {
         payload = Array(text.utf8)
     }
@@ -31,6 +34,7 @@ public struct Message: Hashable, Sendable {
         }
     }
 
+    /// The payload decoded as UTF-8; invalid bytes become U+FFFD.
     public var text: String { String(decoding: payload, as: UTF8.self) }
 }
 

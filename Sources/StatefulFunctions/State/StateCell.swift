@@ -1,6 +1,8 @@
 /// One stored state value. Values live decoded while a partition runs and are encoded only for
 /// checkpoints; values restored from a checkpoint stay encoded until first read.
 public enum StateCell: @unchecked Sendable {
+    /// Bytes as the spec's codec wrote them, e.g. restored from a checkpoint; `value(for:)` decodes
+    /// them.
     case encoded([UInt8])
     /// `value` is the `Value` of the spec that wrote it; `encode` turns it into bytes.
     case decoded(value: Any, encode: @Sendable (Any) throws -> [UInt8])
@@ -23,6 +25,8 @@ public enum StateCell: @unchecked Sendable {
     }
 
     @inlinable
+    /// The value as `spec`'s type, decoded with the spec's codec when the cell holds bytes. Throws
+    /// `stateDecoding` when the cell holds a value of another type or bytes that do not decode.
     public func value<V>(for spec: ValueSpec<V>) throws(StatefulFunctionError) -> V {
         switch self {
         case .decoded(let value, _):
@@ -44,16 +48,21 @@ public struct AddressState: Sendable {
     /// `storedCells[i]` is the value of `storedNames[i]`.
     @usableFromInline var storedCells: [StateCell] = []
 
+    /// The names of the stored values, in the order they were first set.
     public var names: [String] { storedNames }
     /// `cells[i]` is the value of `names[i]`.
     public var cells: [StateCell] { storedCells }
 
     @inlinable
+    /// A state with no values.
     public init() {}
 
+    /// Whether no value is stored.
     public var isEmpty: Bool { storedNames.isEmpty }
 
     @inlinable
+    /// The value stored under `name`, or nil. Setting it works like `update(_:to:)`: nil deletes
+    /// the value.
     public subscript(name: String) -> StateCell? {
         get {
             guard let index = storedNames.firstIndex(of: name) else { return nil }
@@ -88,10 +97,13 @@ public struct AddressState: Sendable {
 
 /// A state change of one invocation: a new value, or nil to delete.
 public struct StateWrite: Sendable {
+    /// The name of the state value written.
     public let name: String
+    /// The new value, or nil when the write deletes it.
     public let cell: StateCell?
 
     @inlinable
+    /// A write of `cell` to the value named `name`; a nil `cell` deletes it.
     public init(name: String, cell: StateCell?) {
         self.name = name
         self.cell = cell

@@ -8,7 +8,9 @@ public enum TransactionProtocol: String, Sendable, Codable {
 
 /// One invocation of a transaction: a message to a participant, an ordinary function.
 public struct TransactionInvocation: Sendable {
+    /// The participant to invoke.
     public var address: Address
+    /// The message the participant receives.
     public var message: Message
     /// 2PC: the invocation only reads, so it takes a shared lock. Writing state then is a "no" vote.
     public var readOnly: Bool
@@ -35,8 +37,10 @@ public struct TransactionInvocation: Sendable {
 /// What a coordinator returns for a request: the invocations that make up the transaction.
 /// Side effects that depend on the outcome run in the coordinator's outcome handler.
 public struct TransactionPlan: Sendable {
+    /// The invocations of the transaction; `TransactionOutcome.results` follows this order.
     public var invocations: [TransactionInvocation]
 
+    /// A plan of these invocations.
     public init(_ invocations: [TransactionInvocation]) {
         self.invocations = invocations
     }
@@ -44,6 +48,7 @@ public struct TransactionPlan: Sendable {
 
 /// How a transaction ended, handed to the coordinator's outcome handler.
 public struct TransactionOutcome: Sendable {
+    /// Whether the transaction committed, failed, or aborted in a way worth retrying.
     public enum Status: Sendable, Hashable {
         /// 2PC: every invocation applied. Saga: every step completed.
         case committed
@@ -55,6 +60,7 @@ public struct TransactionOutcome: Sendable {
         case retryableAbort(reason: String)
     }
 
+    /// How the transaction ended.
     public var status: Status
     /// The request the plan was made from.
     public var request: Message
@@ -66,6 +72,8 @@ public struct TransactionOutcome: Sendable {
     /// How many times the transaction was started (more than one after deadlock retries).
     public var attempts: Int
 
+    /// An outcome of these parts. The runtime makes outcomes; tests of an outcome handler can make
+    /// their own.
     public init(status: Status, request: Message, results: [Message?], transactionID: String, attempts: Int) {
         self.status = status
         self.request = request
@@ -83,6 +91,7 @@ public typealias OutcomeBody = @Sendable (Context, TransactionOutcome) throws ->
 
 /// A coordinator's protocol and code.
 public struct CoordinatorSpec: Sendable {
+    /// The protocol the coordinator's transactions run with.
     public let transactionProtocol: TransactionProtocol
     let plan: PlanBody
     let outcome: OutcomeBody
