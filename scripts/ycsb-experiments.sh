@@ -9,14 +9,16 @@
 #   ./scripts/ycsb-experiments.sh deadlocks    # deadlocks per 1,000 transfers at 100 and 5,000 keys
 #   ./scripts/ycsb-experiments.sh workers      # one, two and three workers
 #   ./scripts/ycsb-experiments.sh rollbacks    # sagas with 0-100% of transfers rolled back
+#   ./scripts/ycsb-experiments.sh ladder       # latency at fixed rates, 100% transfers, a fresh broker per rate
 #
-# Narrow a grid with SHARES, PROTOCOLS, KEYS, WORKERS and REFUSED (space-separated lists), e.g.
-# SHARES="0 50 100" KEYS=5000 ./scripts/ycsb-experiments.sh throughput
-# `cost` takes RATE (default 1000 req/s), RUN_SECONDS (30) and ROUNDS (3).
+# Narrow a grid with SHARES, PROTOCOLS, KEYS, WORKERS, REFUSED and RATES (space-separated lists),
+# e.g. SHARES="0 50 100" KEYS=5000 ./scripts/ycsb-experiments.sh throughput
+# `cost` takes RATE (default 1000 req/s), RUN_SECONDS (30) and ROUNDS (3); `ladder` takes
+# RUN_SECONDS (30) and ROUNDS (1). PARTITIONS (default 8) sets the key partitions of every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-experiment=${1:?usage: ycsb-experiments.sh overhead|cost|throughput|deadlocks|workers|rollbacks}
+experiment=${1:?usage: ycsb-experiments.sh overhead|cost|throughput|deadlocks|workers|rollbacks|ladder}
 PORT=${EXPERIMENT_BROKER_PORT:-39092}
 BROKER=127.0.0.1:$PORT
 RESULTS=Benchmarks/results/ycsb
@@ -31,7 +33,7 @@ start() {
     WORKER_PIDS=()
     for index in $(seq 1 "$count"); do
         # shellcheck disable=SC2086 # WORKER_ARGS holds several arguments
-        .build/release/statefun-worker --app ycsb --bootstrap "$BROKER" --partitions 8 ${WORKER_ARGS:-} >"$RESULTS/$name-worker$index.log" 2>&1 &
+        .build/release/statefun-worker --app ycsb --bootstrap "$BROKER" --partitions "${PARTITIONS:-8}" ${WORKER_ARGS:-} >"$RESULTS/$name-worker$index.log" 2>&1 &
         WORKER_PIDS+=($!)
     done
     for _ in $(seq 1 600); do grep -q "partition recovered" "$RESULTS/$name-worker1.log" && break; sleep 0.1; done
@@ -178,6 +180,28 @@ rollbacks)
         name="rollbacks-$refused"
         run "$name" 1 --records 5000 --transfer 100 --read 0 --update 0 --protocol saga --refused "$refused" "${search[@]}"
         echo "| $refused% | $(sustained "$RESULTS/$name/results.json") |"
+    done
+    ;;
+ladder)
+    echo "| protocol | offered (req/s) | round | answered (req/s) | client p50 / p99 (ms) | server p50 / p99 (ms) | 409 | unanswered | two outcomes | sum conserved |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    for protocol in ${PROTOCOLS:-2pc saga}; do
+        for rate in ${RATES:-1000 2000 4000 8000 10000 12000}; do
+            for round in $(seq 1 "${ROUNDS:-1}"); do
+                name="ladder-$protocol-$rate-$round"
+                run "$name" 1 --records "${KEYS:-10000}" --transfer 100 --read 0 --update 0 --protocol "$protocol" \
+                    --rate "$rate" --seconds "${RUN_SECONDS:-30}"
+                python3 - "$RESULTS/$name/results.json" "$protocol" "$rate" "$round" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))
+checks, client, server = results["checks"], results["latencyMilliseconds"], results["serverLatencyMilliseconds"]
+print("| %s | %s | %s | %.0f | %.1f / %.1f | %.1f / %.1f | %d | %d | %d | %s |" % (
+    sys.argv[2], sys.argv[3], sys.argv[4], results["answeredRate"], client["p50"], client["p99"], server["p50"], server["p99"],
+    results["statuses"].get("409", 0), checks["unanswered"], checks["conflictingOutcomes"],
+    checks.get("balanceTotal") == checks["expectedBalanceTotal"]))
+PY
+            done
+        done
     done
     ;;
 *)

@@ -95,7 +95,7 @@ struct Driver: AsyncParsableCommand {
                                               seconds: seconds).run()
             requestIDs = progress.requestIDs
             missing = try await client.waitForAnswers(requestIDs, quietSeconds: 60)
-            summary = Summary(configuration: self, progress: progress, latency: tracker.withState(\.latencyPercentiles))
+            summary = Summary(configuration: self, progress: progress, latency: tracker.withState(\.total))
             try summary.writeChart(RunPhase.chart(progress.rows, title: "YCSB-T latency over time: \(description)"), to: output)
             try summary.writeProgress(progress.rows, to: output)
         }
@@ -149,8 +149,11 @@ final class Client: Sendable {
     }
 
     func enqueue(_ request: YCSB.Request) async throws {
-        tracker.sent(request.request_id)
-        let record = ProducerRecord(topic: topic, key: Array(request.recordKey.utf8), value: try Message(json: request).payload)
+        // The record carries the time it is produced, the start of its server-side latency.
+        let timestamp = Int64((Date().timeIntervalSince1970 * 1_000).rounded())
+        tracker.sent(request.request_id, timestamp: timestamp)
+        let record = ProducerRecord(topic: topic, key: Array(request.recordKey.utf8), value: try Message(json: request).payload,
+                                    timestamp: timestamp)
         let delivery = try await producer.produce([record])
         pending.withLock { $0.append((request, delivery)) }
     }

@@ -5,18 +5,23 @@ import StatefulFunctions
 import Synchronization
 import YCSB
 
-/// Reads the responses topic and matches each response to its request: latency from produced
-/// to consumed (microseconds, in HDR histograms), statuses, and repeats.
+/// Reads the responses topic and matches each response to its request: statuses, repeats, and
+/// two latencies (microseconds, in HDR histograms). Client-side latency runs from handing the
+/// request to the producer to consuming its response; server-side latency is the response
+/// record's timestamp minus the request record's (both set by their producers), so it leaves
+/// out the driver's own lingering, fetching and decoding.
 final class ResponseTracker: Sendable {
     struct State {
-        var sentAt: [String: ContinuousClock.Instant] = [:]
+        /// When each unanswered request was produced: a monotonic instant, and the record's
+        /// timestamp (milliseconds since the epoch).
+        var sentAt: [String: (instant: ContinuousClock.Instant, timestamp: Int64)] = [:]
         var answers: [String: YCSB.Response] = [:]
         /// The same request answered again with the same outcome (an egress repeat).
         var repeats = 0
         /// The same request answered again with a different outcome: must stay 0.
         var conflicting = 0
-        var total = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
-        var window = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var total = LatencyHistograms()
+        var window = LatencyHistograms()
         var statuses: [Int: Int] = [:]
         var windowErrors = 0
     }
@@ -50,15 +55,21 @@ final class ResponseTracker: Sendable {
                 progress("responses from \(from) on were skipped by the broker's fetch: reading them again")
             }) { records in
                 let now = ContinuousClock.now
-                let responses = records.compactMap { try? Message(bytes: $0.value ?? []).decode(YCSB.Response.self) }
+                let responses = records.compactMap { record in
+                    (try? Message(bytes: record.value ?? []).decode(YCSB.Response.self)).map { ($0, record.timestamp) }
+                }
                 shared.state.withLock { state in
-                    for response in responses { state.receive(response, at: now) }
+                    for (response, timestamp) in responses { state.receive(response, at: now, recordTimestamp: timestamp) }
                 }
             }
         }
     }
 
-    func sent(_ requestID: String) { shared.state.withLock { $0.sentAt[requestID] = .now } }
+    /// Notes that the request `requestID` is produced now, with the record timestamp
+    /// `timestamp` (milliseconds since the epoch).
+    func sent(_ requestID: String, timestamp: Int64) {
+        shared.state.withLock { $0.sentAt[requestID] = (.now, timestamp) }
+    }
 
     func withState<T>(_ body: (inout State) -> T) -> T { shared.state.withLock { body(&$0) } }
 
@@ -86,7 +97,8 @@ final class ResponseTracker: Sendable {
 }
 
 extension ResponseTracker.State {
-    mutating func receive(_ response: YCSB.Response, at now: ContinuousClock.Instant) {
+    /// `recordTimestamp`: the response record's timestamp (milliseconds since the epoch).
+    mutating func receive(_ response: YCSB.Response, at now: ContinuousClock.Instant, recordTimestamp: Int64?) {
         if let earlier = answers[response.request_id] {
             if earlier == response { repeats += 1 } else { conflicting += 1 }
             return
@@ -97,9 +109,10 @@ extension ResponseTracker.State {
         answers[response.request_id] = response
         statuses[response.status, default: 0] += 1
         if ![200, 404, 422].contains(response.status) { windowErrors += 1 }
-        let micros = UInt64(max(0, (now - sent).microseconds))
-        total.record(micros)
-        window.record(micros)
+        let client = UInt64(max(0, (now - sent.instant).microseconds))
+        let server = recordTimestamp.map { UInt64(max(0, $0 - sent.timestamp)) * 1_000 }
+        total.record(client: client, server: server)
+        window.record(client: client, server: server)
     }
 
     /// Forgets the latencies and statuses recorded so far (those of the load).
@@ -109,18 +122,53 @@ extension ResponseTracker.State {
         windowErrors = 0
     }
 
-    /// p50, p95, p99 and max of every latency since the reset, in milliseconds.
-    var latencyPercentiles: [Double] {
-        [50, 95, 99].map { Double(total.valueAtPercentile($0)) / 1_000 } + [Double(total.max) / 1_000]
-    }
-
-    /// The window's p50 and p99 in milliseconds and its errors, and starts a new window.
-    mutating func takeWindow() -> (count: UInt64, p50: Double, p99: Double, errors: Int) {
+    /// The window's latencies and errors, and starts a new window.
+    mutating func takeWindow() -> (latency: LatencyHistograms, errors: Int) {
         defer {
             window.reset()
             windowErrors = 0
         }
-        return (window.totalCount, Double(window.valueAtPercentile(50)) / 1_000, Double(window.valueAtPercentile(99)) / 1_000, windowErrors)
+        return (window, windowErrors)
+    }
+}
+
+/// Client-side and server-side latencies of the same responses (see `ResponseTracker`).
+struct LatencyHistograms {
+    private(set) var client = Self.histogram()
+    private(set) var server = Self.histogram()
+
+    private static func histogram() -> Histogram<UInt64> {
+        Histogram(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+    }
+
+    /// Microseconds; `server` is absent for a response record without a timestamp.
+    mutating func record(client: UInt64, server: UInt64?) {
+        self.client.record(client)
+        if let server { self.server.record(server) }
+    }
+
+    mutating func reset() {
+        client.reset()
+        server.reset()
+    }
+
+    var count: UInt64 { client.totalCount }
+    var clientPercentiles: Percentiles { Percentiles(client) }
+    var serverPercentiles: Percentiles { Percentiles(server) }
+}
+
+/// p50, p95, p99 and max of a latency histogram, in milliseconds.
+struct Percentiles: Codable, Equatable {
+    var p50: Double
+    var p95: Double
+    var p99: Double
+    var max: Double
+
+    init(_ histogram: Histogram<UInt64>) {
+        p50 = Double(histogram.valueAtPercentile(50)) / 1_000
+        p95 = Double(histogram.valueAtPercentile(95)) / 1_000
+        p99 = Double(histogram.valueAtPercentile(99)) / 1_000
+        max = Double(histogram.max) / 1_000
     }
 }
 

@@ -6,8 +6,11 @@ struct ProgressRow: Codable {
     var elapsed: Int
     var sent: Int
     var answered: UInt64
+    /// Client-side latency (see `ResponseTracker`).
     var p50Milliseconds: Double
     var p99Milliseconds: Double
+    var serverP50Milliseconds: Double
+    var serverP99Milliseconds: Double
     var errors: Int
 }
 
@@ -56,11 +59,14 @@ struct RunPhase {
     }
 
     private func report(elapsed: Int, sent: Int) -> ProgressRow {
-        let window = tracker.withState { $0.takeWindow() }
-        let row = ProgressRow(elapsed: elapsed, sent: sent, answered: window.count, p50Milliseconds: window.p50,
-                              p99Milliseconds: window.p99, errors: window.errors)
-        progress(String(format: "[%3d s] sent %5d/s  answered %5d/s  p50 %7.1f ms  p99 %7.1f ms  errors %d", row.elapsed, row.sent,
-                     Int(row.answered), row.p50Milliseconds, row.p99Milliseconds, row.errors))
+        let (window, errors) = tracker.withState { $0.takeWindow() }
+        let (client, server) = (window.clientPercentiles, window.serverPercentiles)
+        let row = ProgressRow(elapsed: elapsed, sent: sent, answered: window.count, p50Milliseconds: client.p50,
+                              p99Milliseconds: client.p99, serverP50Milliseconds: server.p50, serverP99Milliseconds: server.p99,
+                              errors: errors)
+        progress(String(format: "[%3d s] sent %5d/s  answered %5d/s  p50 %7.1f ms  p99 %7.1f ms  (server %6.1f / %6.1f)  errors %d",
+                        row.elapsed, row.sent, Int(row.answered), row.p50Milliseconds, row.p99Milliseconds, row.serverP50Milliseconds,
+                        row.serverP99Milliseconds, row.errors))
         return row
     }
 

@@ -8,8 +8,11 @@ struct StepSearch {
     struct Step: Codable {
         var offered: Int
         var achieved: Double
+        /// Client-side latency (see `ResponseTracker`).
         var p50Milliseconds: Double
         var p99Milliseconds: Double
+        var serverP50Milliseconds: Double
+        var serverP99Milliseconds: Double
         var sustained: Bool
     }
 
@@ -39,12 +42,14 @@ struct StepSearch {
             try await Task.sleep(for: .seconds(1))
             let answered = tracker.withState { state in phase.requestIDs.count { state.answers[$0] != nil } }
             let achieved = Double(answered) / ((ContinuousClock.now - started).seconds - 1)
-            let latency = tracker.withState(\.latencyPercentiles)
-            let sustained = achieved >= 0.95 * Double(rate) && latency[2] <= maxP99Milliseconds
-            steps.append(Step(offered: rate, achieved: achieved, p50Milliseconds: latency[0], p99Milliseconds: latency[2], sustained: sustained))
+            let latency = tracker.withState(\.total)
+            let (client, server) = (latency.clientPercentiles, latency.serverPercentiles)
+            let sustained = achieved >= 0.95 * Double(rate) && client.p99 <= maxP99Milliseconds
+            steps.append(Step(offered: rate, achieved: achieved, p50Milliseconds: client.p50, p99Milliseconds: client.p99,
+                              serverP50Milliseconds: server.p50, serverP99Milliseconds: server.p99, sustained: sustained))
             let verdict = sustained ? "sustained" : retrying ? "not sustained again, stopping" : "not sustained, trying once more"
-            progress(String(format: "step %d: offered %d/s, achieved %.0f/s, p50 %.1f ms, p99 %.1f ms: %@", steps.count, rate, achieved,
-                         latency[0], latency[2], verdict))
+            progress(String(format: "step %d: offered %d/s, achieved %.0f/s, p50 %.1f ms, p99 %.1f ms (server %.1f / %.1f): %@", steps.count,
+                            rate, achieved, client.p50, client.p99, server.p50, server.p99, verdict))
             if sustained {
                 rate += increment
                 retrying = false

@@ -24,10 +24,12 @@ struct Summary: Codable {
     var distribution: String
     var records: Int
     var mix: String
-    /// A fixed-rate run: offered and answered requests/s, latency p50/p95/p99/max in ms.
+    /// A fixed-rate run: offered and answered requests/s, client-side and server-side latency
+    /// (see `ResponseTracker`).
     var offeredRate: Double?
     var answeredRate: Double?
-    var latencyMilliseconds: [String: Double]?
+    var latencyMilliseconds: Percentiles?
+    var serverLatencyMilliseconds: Percentiles?
     /// A search: its steps and the highest rate sustained.
     var steps: [StepSearch.Step]?
     var maxSustainedRate: Int?
@@ -41,12 +43,12 @@ struct Summary: Codable {
         mix = "\(configuration.read)/\(configuration.update)/\(configuration.transfer) read/update/transfer"
     }
 
-    /// `latency`: p50, p95, p99 and max of the run, in milliseconds.
-    init(configuration: Driver, progress: RunPhase.Result, latency: [Double]) {
+    init(configuration: Driver, progress: RunPhase.Result, latency: LatencyHistograms) {
         self.init(configuration: configuration)
         offeredRate = progress.offeredRate
         answeredRate = Double(progress.rows.reduce(0) { $0 + Int($1.answered) }) / Double(max(1, progress.rows.count))
-        latencyMilliseconds = ["p50": latency[0], "p95": latency[1], "p99": latency[2], "max": latency[3]]
+        latencyMilliseconds = latency.clientPercentiles
+        serverLatencyMilliseconds = latency.serverPercentiles
     }
 
     init(configuration: Driver, steps: [StepSearch.Step]) {
@@ -73,14 +75,17 @@ struct Summary: Codable {
 
     func print() {
         Swift.print("\n| \(protocolName), \(distribution), \(records) accounts, \(mix) | |\n|---|---|")
-        if let offeredRate, let answeredRate, let latency = latencyMilliseconds {
+        if let offeredRate, let answeredRate, let client = latencyMilliseconds, let server = serverLatencyMilliseconds {
             Swift.print(String(format: "| offered / answered | %.0f / %.0f requests/s |", offeredRate, answeredRate))
             Swift.print(String(format: "| latency p50 / p95 / p99 / max | %.1f / %.1f / %.1f / %.1f ms |",
-                               latency["p50"]!, latency["p95"]!, latency["p99"]!, latency["max"]!))
+                               client.p50, client.p95, client.p99, client.max))
+            Swift.print(String(format: "| server-side p50 / p95 / p99 / max | %.1f / %.1f / %.1f / %.1f ms |",
+                               server.p50, server.p95, server.p99, server.max))
         }
         for (index, step) in (steps ?? []).enumerated() {
-            Swift.print(String(format: "| step %d: offered %d/s | achieved %.0f/s, p50 %.1f ms, p99 %.1f ms%@ |", index + 1, step.offered,
-                               step.achieved, step.p50Milliseconds, step.p99Milliseconds, step.sustained ? "" : " (not sustained)"))
+            Swift.print(String(format: "| step %d: offered %d/s | achieved %.0f/s, p50 %.1f ms, p99 %.1f ms (server %.1f / %.1f)%@ |",
+                               index + 1, step.offered, step.achieved, step.p50Milliseconds, step.p99Milliseconds,
+                               step.serverP50Milliseconds, step.serverP99Milliseconds, step.sustained ? "" : " (not sustained)"))
         }
         if steps != nil { Swift.print("| maximum sustainable throughput | \(maxSustainedRate.map { "\($0) requests/s" } ?? "below the first step") |") }
         Swift.print("| statuses | \(statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")) |")
@@ -102,8 +107,9 @@ struct Summary: Codable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(self).write(to: URL(fileURLWithPath: directory + "/results.json"))
         if let steps {
-            let csv = ["offered,achieved,p50_ms,p99_ms,sustained"] + steps.map {
-                "\($0.offered),\($0.achieved),\($0.p50Milliseconds),\($0.p99Milliseconds),\($0.sustained)"
+            let csv = ["offered,achieved,p50_ms,p99_ms,server_p50_ms,server_p99_ms,sustained"] + steps.map {
+                "\($0.offered),\($0.achieved),\($0.p50Milliseconds),\($0.p99Milliseconds),\($0.serverP50Milliseconds)," +
+                    "\($0.serverP99Milliseconds),\($0.sustained)"
             }
             try (csv.joined(separator: "\n") + "\n").write(toFile: directory + "/steps.csv", atomically: true, encoding: .utf8)
         }
@@ -112,8 +118,9 @@ struct Summary: Codable {
 
     func writeProgress(_ rows: [ProgressRow], to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let csv = ["elapsed_s,sent,answered,p50_ms,p99_ms,errors"] + rows.map {
-            "\($0.elapsed),\($0.sent),\($0.answered),\($0.p50Milliseconds),\($0.p99Milliseconds),\($0.errors)"
+        let csv = ["elapsed_s,sent,answered,p50_ms,p99_ms,server_p50_ms,server_p99_ms,errors"] + rows.map {
+            "\($0.elapsed),\($0.sent),\($0.answered),\($0.p50Milliseconds),\($0.p99Milliseconds),\($0.serverP50Milliseconds)," +
+                "\($0.serverP99Milliseconds),\($0.errors)"
         }
         try (csv.joined(separator: "\n") + "\n").write(toFile: directory + "/progress.csv", atomically: true, encoding: .utf8)
     }

@@ -9,7 +9,7 @@ import Testing
             ProducerRecord(topic: topic, key: "alice", value: "hello",
                            headers: [KafkaHeader(key: "trace", value: "t-1"), KafkaHeader(key: "empty", value: nil)]),
             ProducerRecord(topic: topic, key: Array("bob".utf8), value: [], headers: []),
-            ProducerRecord(topic: topic, key: "carol", value: nil),
+            ProducerRecord(topic: topic, key: "carol", value: nil, timestamp: 1_700_000_000_123),
         ]
         var reports: [DeliveryReport] = []
         for record in sent { reports.append(try await producer.send(record)) }
@@ -30,6 +30,7 @@ import Testing
         #expect(records[2].value == nil, "a tombstone has no value")
         #expect(records.map(\.offset) == [0, 1, 2])
         #expect(records.allSatisfy { $0.timestamp != nil })
+        #expect(records[2].timestamp == 1_700_000_000_123, "a timestamp given by the producer is the record's")
     }
 
     @Test func bulkEnqueueThenFlushDeliversEverythingInOrder() async throws {

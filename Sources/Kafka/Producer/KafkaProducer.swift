@@ -15,6 +15,9 @@ public final class KafkaProducer: Sendable {
     private let topics: TopicHandles
     private let poller: LoopThread
 
+    /// Creates the producer and starts its delivery-report thread. `logger` receives librdkafka's
+    /// log lines and client errors. Throws a `.configuration` error when librdkafka rejects a
+    /// property.
     public init(configuration: KafkaProducerConfiguration, logger: Logger = Logger(label: "kafka.producer")) throws(KafkaError) {
         let tracker = DeliveryTracker()
         let callbacks = RDKafkaCallbacks(
@@ -139,7 +142,7 @@ public final class KafkaProducer: Sendable {
         }
         let code = withOptionalBytes(record.key) { keyPointer, keyCount in
             withOptionalBytes(record.value) { valuePointer, valueCount in
-                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { fields in
+                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { fields in
                 var count = 0
                 func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
                     fields[count] = rd_kafka_vu_t()
@@ -153,6 +156,7 @@ public final class KafkaProducer: Sendable {
                 if let keyPointer { add(RD_KAFKA_VTYPE_KEY) { $0.u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: keyPointer), size: keyCount) } }
                 if let valuePointer { add(RD_KAFKA_VTYPE_VALUE) { $0.u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: valuePointer), size: valueCount) } }
                 if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
+                if let timestamp = record.timestamp { add(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp } }
                 if let opaque { add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque } }
                 let error = rd_kafka_produceva(client, fields.baseAddress, count)
                 guard let error else { return RD_KAFKA_RESP_ERR_NO_ERROR }
