@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, starts a private broker, validates
-# docker-compose.yml, runs `swift test`, stops the broker. Extra arguments go to `swift test` (e.g.
-# --filter RoundTrip).
+# Runs every test: checks that no development history crept into the product, installs what is
+# missing, starts a private broker, validates docker-compose.yml, runs `swift test`, stops the
+# broker. Extra arguments go to `swift test` (e.g. --filter RoundTrip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+./scripts/check-history.sh
 source scripts/private-broker.sh
 PORT=${TEST_BROKER_PORT:-19092}
 start_private_broker "$PORT"
