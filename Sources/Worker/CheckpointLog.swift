@@ -33,67 +33,99 @@ struct CheckpointLog: Sendable {
         // The first chunk on its own: a snapshot's offset is where recovery will start.
         let first = try await producer.produce([chunks[0]])
         let rest = try await producer.produce(Array(chunks.dropFirst()))
-        return CheckpointWrite(record: record, bytes: bytes.count, first: first, rest: rest, log: self)
+        return CheckpointWrite(record: record, first: first, rest: rest)
     }
 
-    /// Rebuilds partition `partition` from its log: the latest snapshot, then every complete epoch
-    /// after it, in order. Incomplete or out-of-sequence epochs (a crash mid-write) are skipped.
-    func recover(_ partition: Int32, application: Application, partitionOf: @escaping @Sendable (Address) -> Int32) async throws -> PartitionCore {
+    /// A partition rebuilt from its log: its state, the last epoch of its valid history (what
+    /// the next incarnation follows on), and where the stability log's marks for the next
+    /// incarnation will be (at or after this offset).
+    struct Recovered {
+        var core: PartitionCore
+        var head: EpochPosition
+        var stabilityOffset: Int64
+    }
+
+    /// Rebuilds partition `partition` from its log: the latest snapshot, then every epoch of the
+    /// valid history after it (`EpochChain`), in order. Epochs a crash cut off (incomplete, or
+    /// depending on epochs of other partitions that never became stable) are skipped.
+    func recover(_ partition: Int32, application: Application, partitionOf: @escaping @Sendable (Address) -> Int32) async throws -> Recovered {
         var core = PartitionCore(partition: partition, application: application, maxRecordBytes: configuration.maxRecordBytes,
                                  transactionSettings: configuration.transactionSettings, partitionOf: partitionOf)
         let topicPartition = TopicPartition(configuration.checkpointTopic, partition)
         let committed = try await snapshotIndex.committed([topicPartition]).first?.offset ?? -1
         let start = committed >= 0 ? committed : TopicPartitionOffset.beginning
-
-        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers)
-        consumerConfiguration.properties = configuration.kafkaProperties
-        var records: [ConsumerRecord] = []
-        try await KafkaConsumer.readToEnd([TopicPartitionOffset(topicPartition, offset: start)], configuration: consumerConfiguration,
-                                          logger: logger) { records += $0 }
-
+        var decoded: [EpochRecord] = []
         var assembler = ChunkAssembler()
-        var applied = 0
-        var skipped = 0
-        var restoredEpoch: Int64 = 0
         var bytes = 0
-        for record in records {
-            bytes += record.value?.count ?? 0
-            guard let complete = assembler.add(record) else { continue }
-            let epochRecord = try EpochRecord(decoding: complete)
-            // The first record read may be the snapshot; after it, epochs must follow on. Others
-            // are epochs of an earlier owner that were never durable as a whole sequence.
-            guard epochRecord.epoch == restoredEpoch + 1 || (epochRecord.isSnapshot && applied == 0) else {
-                skipped += 1
-                continue
+        try await KafkaConsumer.readToEnd([TopicPartitionOffset(topicPartition, offset: start)], configuration: readerConfiguration,
+                                          logger: logger) { records in
+            for record in records {
+                bytes += record.value?.count ?? 0
+                if let complete = assembler.add(record) { decoded.append(try EpochRecord(decoding: complete)) }
             }
-            try core.restore(epochRecord)
-            restoredEpoch = epochRecord.epoch
-            applied += 1
         }
+        var stabilityOffset: Int64
+        var marked: Int64 = 0
+        if let (last, hint) = EpochChain.lastIncarnation(decoded) {
+            (marked, stabilityOffset) = try await markedStable(partition, incarnation: last, from: hint)
+        } else {
+            let end = try? await snapshotIndex.watermarks(TopicPartition(configuration.stabilityTopic, 0)).high
+            stabilityOffset = end ?? 0
+        }
+        let chain = try EpochChain.valid(decoded, markedStable: marked)
+        for record in chain { try core.restore(record) }
+        let head = chain.last.map { EpochPosition(incarnation: $0.lineage.incarnation, epoch: $0.epoch) } ?? .none
         logger.info("partition recovered", metadata: [
-            "statefun.partition": "\(partition)", "statefun.epochs": "\(applied)", "statefun.skipped": "\(skipped)", "statefun.bytes": "\(bytes)",
-            "statefun.addresses": "\(core.addressCount)", "statefun.epoch": "\(restoredEpoch)", "statefun.positions": "\(core.positions)",
+            "statefun.partition": "\(partition)", "statefun.epochs": "\(chain.count)", "statefun.skipped": "\(decoded.count - chain.count)",
+            "statefun.bytes": "\(bytes)", "statefun.addresses": "\(core.addressCount)", "statefun.epoch": "\(head.epoch)",
+            "statefun.positions": "\(core.positions)",
         ])
-        return core
+        return Recovered(core: core, head: head, stabilityOffset: stabilityOffset)
+    }
+
+    /// The highest epoch of `incarnation` of `partition` that the stability log marks stable,
+    /// reading it from `offset` (no mark of that incarnation is before it), and the log's end.
+    private func markedStable(_ partition: Int32, incarnation: UInt64, from offset: Int64) async throws -> (Int64, end: Int64) {
+        var through: Int64 = 0
+        var end = offset
+        try await KafkaConsumer.readToEnd([TopicPartitionOffset(configuration.stabilityTopic, 0, offset: offset)],
+                                          configuration: readerConfiguration, logger: logger) { records in
+            for record in records {
+                end = max(end, record.offset + 1)
+                for mark in try StabilityTracker.Mark.decoding(record.value ?? []) where mark.partition == partition && mark.incarnation == incarnation {
+                    through = max(through, mark.through)
+                }
+            }
+        }
+        return (through, end)
+    }
+
+    private var readerConfiguration: KafkaConsumerConfiguration {
+        var reader = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers)
+        reader.properties = configuration.kafkaProperties
+        return reader
+    }
+
+    /// Points the snapshot group at the snapshot record at `offset`: recovery starts there.
+    /// Only for a snapshot recorded stable, so that recovery never starts from an epoch that
+    /// does not count.
+    func commitSnapshot(_ partition: Int32, offset: Int64) async throws {
+        try await snapshotIndex.commit([TopicPartitionOffset(configuration.checkpointTopic, partition, offset: offset)])
     }
 }
 
 /// An epoch record handed to the producer.
 struct CheckpointWrite: Sendable {
     let record: EpochRecord
-    let bytes: Int
     let first: PendingDelivery
     let rest: PendingDelivery
-    let log: CheckpointLog
 
-    /// Returns once every chunk is acknowledged; for a snapshot, also points the snapshot group at it.
-    func durable() async throws(KafkaError) {
+    /// Returns once every chunk is acknowledged; for a snapshot, the offset where it starts
+    /// (to commit once it is stable, see `CheckpointLog.commitSnapshot`).
+    func durable() async throws(KafkaError) -> Int64? {
         let start = try await first.acknowledged()
         try await rest.acknowledged()
-        guard record.isSnapshot, let start else { return }
-        try await log.snapshotIndex.commit([TopicPartitionOffset(log.configuration.checkpointTopic, record.partition, offset: start.offset)])
-        log.logger.debug("snapshot written", metadata: ["statefun.partition": "\(record.partition)", "statefun.epoch": "\(record.epoch)",
-                                                        "statefun.bytes": "\(bytes)"])
+        return record.isSnapshot ? start?.offset : nil
     }
 }
 

@@ -13,18 +13,28 @@ protocol PartitionRouter: Sendable {
 }
 
 /// Runs one key partition: recovers it from its checkpoint log, then processes its mailbox in
-/// epochs. Each epoch's checkpoint is written before its outbox is released (exactly-once);
-/// the next epoch is processed while the previous one is being written.
+/// epochs. Messages to partitions of this worker are handed over at once; what leaves the
+/// worker (outputs, messages to other workers, acknowledgements, snapshot offsets) waits until
+/// its epoch is recorded stable (`StabilityTracker`), which needs its checkpoint durable. The
+/// next epochs are processed while earlier ones are being written.
 final class PartitionTask: Sendable {
     enum Event: Sendable {
         case records([ConsumerRecord])
-        case local([Envelope])
-        /// A receiver partition of this worker made `count` of the epoch's messages durable.
-        case acknowledged(epoch: Int64, count: Int)
+        /// Messages handed over by a partition of this worker, from its epoch `from`.
+        case local([Envelope], from: EpochRef)
+        /// Signals of a partition of this worker (see `Envelope.isSignal`): no dependency.
+        case signals([Envelope])
+        /// A receiver partition of this worker recorded stable `count` of the messages of this
+        /// partition's `incarnation` and `epoch`.
+        case acknowledged(incarnation: UInt64, epoch: Int64, count: Int)
         /// The broker has `count` of the epoch's outputs; its egress and dead-letter records at
         /// `offsets` (the highest per partition).
         case delivered(epoch: Int64, count: Int, offsets: [OutputPartition: Int64])
-        case durable(epoch: Int64)
+        /// The epoch's checkpoint is durable; where a snapshot starts.
+        case durable(epoch: Int64, snapshotOffset: Int64?)
+        /// Epochs through `through` are recorded stable; the stability log holds this
+        /// incarnation's marks from `offset` on.
+        case stable(through: Int64, offset: Int64)
         case failed(String)
         /// The wake set for this instant (milliseconds of the monotonic clock) is due.
         case tick(UInt64)
@@ -37,6 +47,7 @@ final class PartitionTask: Sendable {
         let application: Application
         let producer: KafkaProducer
         let log: CheckpointLog
+        let stability: StabilityLog
         let router: any PartitionRouter
         let partitionOf: @Sendable (Address) -> Int32
         let logger: Logger
@@ -87,10 +98,25 @@ final class PartitionTask: Sendable {
             for case .stop(let done) in mailbox.drain() { done() }
             stopCallbacks.forEach { $0() }
         }
-        let core = try await dependencies.log.recover(partition, application: dependencies.application,
-                                                      partitionOf: dependencies.partitionOf)
-        let found = await findDelivered(core)
-        var loop = Loop(task: self, core: core)
+        // A recovery after a failure must see every mark of the incarnations before it.
+        await dependencies.stability.quiesce()
+        let recovered = try await dependencies.log.recover(partition, application: dependencies.application,
+                                                           partitionOf: dependencies.partitionOf)
+        let found = await findDelivered(recovered.core)
+        let incarnation = UInt64.random(in: 1...UInt64.max)
+        let mailbox = mailbox
+        dependencies.stability.register(partition, incarnation: incarnation, recovered: recovered.head.epoch,
+                                        offset: recovered.stabilityOffset) { notice in
+            switch notice {
+            case .stable(let through, let offset): mailbox.post(.stable(through: through, offset: offset))
+            case .failed(let reason): mailbox.post(.failed(reason))
+            }
+        }
+        // Ending without every epoch stable fails the other partitions if they may depend on
+        // this run's lost epochs: if it handed them messages.
+        var clean = false
+        defer { dependencies.stability.end(partition, incarnation: incarnation, clean: clean) }
+        var loop = Loop(task: self, core: recovered.core, incarnation: incarnation, recovered: recovered)
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 loop.releaseRecovered(skipping: found, group: &group)
@@ -100,8 +126,10 @@ final class PartitionTask: Sendable {
             }
         } catch {
             stopCallbacks = loop.stopSignals
+            clean = !loop.handedOverSpeculatively
             throw error
         }
+        clean = true
     }
 
     /// The recovered outputs the broker already has (see `DeliveredOutputs`); none when they
@@ -126,12 +154,36 @@ final class PartitionTask: Sendable {
         }
     }
 
+    /// A closed epoch, kept until it is recorded stable.
+    private struct ClosedEpoch {
+        var record: EpochRecord
+        /// Acknowledgements owed to local senders once it is stable.
+        var acks: [LocalAck: Int]
+        /// The incarnation of each local sender it applied messages of.
+        var senders: [Int32: UInt64]
+        /// Where it starts in the log, if it is a snapshot (known once durable).
+        var snapshotOffset: Int64?
+    }
+
     /// The loop's state; owned by `run`, never shared.
     private struct Loop {
         let task: PartitionTask
         var core: PartitionCore
-        var written: [Int64: (record: EpochRecord, acks: [LocalAck: Int])] = [:]
-        var durable: Set<Int64> = []
+        let incarnation: UInt64
+        /// The last epoch closed (or recovered): the next record follows it.
+        var previous: EpochPosition
+        /// Recorded stable through here; the stability log has this incarnation's marks from
+        /// `stabilityOffset` on.
+        var stableThrough: Int64
+        var stabilityOffset: Int64
+        /// The latest epoch of each local sender the open epoch applied messages of.
+        var openDependencies: [Int32: EpochRef] = [:]
+        /// Messages for other partitions not handed over when sent: they go with the epoch's
+        /// outputs once it is stable.
+        var unposted: Set<MessageID> = []
+        /// Whether messages of epochs not yet stable went to other partitions.
+        var handedOverSpeculatively = false
+        var written: [Int64: ClosedEpoch] = [:]
         var inFlight = 0
         /// The latest epoch handed to the checkpoint log; the next one is handed over after it.
         var lastEnqueue: Task<CheckpointWrite, any Error>?
@@ -155,9 +207,13 @@ final class PartitionTask: Sendable {
         var deps: Dependencies { task.dependencies }
         var configuration: WorkerConfiguration { deps.configuration }
 
-        init(task: PartitionTask, core: PartitionCore) {
+        init(task: PartitionTask, core: PartitionCore, incarnation: UInt64, recovered: CheckpointLog.Recovered) {
             self.task = task
             self.core = core
+            self.incarnation = incarnation
+            previous = recovered.head
+            stableThrough = recovered.head.epoch
+            stabilityOffset = recovered.stabilityOffset
             lastSnapshotEpoch = core.epoch - 1
         }
 
@@ -171,16 +227,16 @@ final class PartitionTask: Sendable {
                 let external = items.filter(\.isExternal)
                 let there = external.compactMap { found[$0.id] }
                 if there.isEmpty {
-                    release(items, epoch: epoch, group: &group)
+                    release(items, epoch: epoch, handedOver: false, group: &group)
                 } else if there.count == external.count {
                     // All its outputs are there: only its messages to partitions remain.
                     core.delivered(epoch: epoch, count: there.count,
                                    offsets: Dictionary(there, uniquingKeysWith: max))
-                    release(items.filter { !$0.isExternal }, epoch: epoch, group: &group)
+                    release(items.filter { !$0.isExternal }, epoch: epoch, handedOver: false, group: &group)
                 } else {
                     // The rest's delivery marks the whole epoch delivered.
                     core.acknowledge(epoch: epoch, count: there.count)
-                    release(items.filter { !$0.isExternal || found[$0.id] == nil }, epoch: epoch, group: &group)
+                    release(items.filter { !$0.isExternal || found[$0.id] == nil }, epoch: epoch, handedOver: false, group: &group)
                 }
             }
         }
@@ -201,18 +257,28 @@ final class PartitionTask: Sendable {
                             continue
                         }
                         for record in records { admit(record, now: now) }
-                    case .local(let envelopes):
+                    case .local(let envelopes, let from):
+                        guard stopSignals.isEmpty else { continue }
+                        try noteDependency(on: from)
+                        for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
+                    case .signals(let envelopes):
                         guard stopSignals.isEmpty else { continue }
                         for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
-                    case .acknowledged(let epoch, let count):
-                        core.acknowledge(epoch: epoch, count: count)
+                    case .acknowledged(let incarnation, let epoch, let count):
+                        if incarnation == self.incarnation { core.acknowledge(epoch: epoch, count: count) }
                     case .delivered(let epoch, let count, let offsets):
                         core.delivered(epoch: epoch, count: count, offsets: offsets)
                         outstandingReleases -= 1
-                    case .durable(let epoch):
+                    case .durable(let epoch, let snapshotOffset):
                         inFlight -= 1
-                        durable.insert(epoch)
-                        releaseDurable(group: &group)
+                        guard let closed = written[epoch] else { continue }
+                        written[epoch]!.snapshotOffset = snapshotOffset
+                        deps.stability.durable(EpochRef(partition: task.partition, incarnation: incarnation, epoch: epoch),
+                                               dependencies: closed.record.lineage.dependencies)
+                    case .stable(let through, let offset):
+                        guard through > stableThrough else { continue }
+                        (stableThrough, stabilityOffset) = (through, offset)
+                        releaseStable(group: &group)
                     case .failed(let reason):
                         throw WorkerError(.checkpointFailed, "partition \(task.partition): \(reason)")
                     case .tick(let at):
@@ -223,10 +289,11 @@ final class PartitionTask: Sendable {
                 }
                 if stopSignals.isEmpty, let due = core.nextTimerDue(), due <= now { core.fireTimers(now: now) }
                 if stopSignals.isEmpty { admitWaiting(now: now) }
+                handOverLocal()
                 refetchSkipped(group: &group)
                 sendSignals(group: &group)
                 try maybeCloseEpoch(group: &group)
-                if !stopSignals.isEmpty, inFlight == 0, outstandingReleases == 0, !core.hasChanges {
+                if !stopSignals.isEmpty, inFlight == 0, outstandingReleases == 0, written.isEmpty, !core.hasChanges {
                     task.mailbox.close()
                     stopSignals.forEach { $0() }
                     stopSignals = []
@@ -314,7 +381,7 @@ final class PartitionTask: Sendable {
         /// through Kafka; one that is lost is not retried (see `Envelope.isSignal`).
         mutating func sendSignals(group: inout ThrowingDiscardingTaskGroup<any Error>) {
             var remote: [ProducerRecord] = []
-            for (envelope, target) in core.takeSignals() where deps.router.localTask(target)?.mailbox.post(.local([envelope])) != true {
+            for (envelope, target) in core.takeSignals() where deps.router.localTask(target)?.mailbox.post(.signals([envelope])) != true {
                 remote.append(ProducerRecord(topic: configuration.internalTopic, partition: target, key: Array(envelope.target.id.utf8),
                                              value: envelope.encoded()))
             }
@@ -330,49 +397,100 @@ final class PartitionTask: Sendable {
             let now = Self.monotonicMilliseconds()
             guard stopSignals.isEmpty == false || now - lastClose >= UInt64(configuration.checkpointIntervalMilliseconds) else { return }
             let snapshot = core.epoch - lastSnapshotEpoch >= Int64(configuration.snapshotEveryEpochs)
-            guard let (record, acks) = try core.closeEpoch(snapshot: snapshot) else { return }
+            handOverLocal()
+            guard let closed = try core.closeEpoch(snapshot: snapshot) else { return }
+            var record = closed.record
+            record.lineage = EpochLineage(
+                incarnation: incarnation, previous: previous,
+                dependencies: deps.stability.unresolved(openDependencies.values.sorted { $0.partition < $1.partition }),
+                stableThrough: stableThrough, stabilityOffset: stabilityOffset)
+            previous = EpochPosition(incarnation: incarnation, epoch: record.epoch)
             deps.countTransactions(core.takeStatistics())
             if snapshot { lastSnapshotEpoch = record.epoch }
             lastClose = now
             inFlight += 1
-            written[record.epoch] = (record, acks)
+            written[record.epoch] = ClosedEpoch(record: record, acks: closed.acks, senders: openDependencies.mapValues(\.incarnation))
+            openDependencies = [:]
             let log = deps.log, mailbox = task.mailbox, previous = lastEnqueue
             // Epochs are written while the next ones are processed, but handed to the producer
             // strictly in order: recovery applies them only in sequence.
-            let enqueue = Task {
+            let enqueue = Task { [record] in
                 _ = try? await previous?.value
                 return try await log.enqueue(record)
             }
             lastEnqueue = enqueue
-            group.addTask {
+            group.addTask { [record] in
                 do {
-                    try await enqueue.value.durable()
-                    mailbox.post(.durable(epoch: record.epoch))
+                    let snapshotOffset = try await enqueue.value.durable()
+                    mailbox.post(.durable(epoch: record.epoch, snapshotOffset: snapshotOffset))
                 } catch {
                     mailbox.post(.failed("checkpoint of epoch \(record.epoch) not written: \(error)"))
                 }
             }
         }
 
-        /// Releases durable epochs in order: a later epoch never leaves before an earlier one.
-        mutating func releaseDurable(group: inout ThrowingDiscardingTaskGroup<any Error>) {
-            while let epoch = written.keys.min(), durable.contains(epoch), let (record, acks) = written.removeValue(forKey: epoch) {
-                durable.remove(epoch)
-                release(record.ownOutbox, epoch: epoch, group: &group)
-                for (ack, count) in acks {
-                    deps.router.localTask(ack.senderPartition)?.mailbox.post(.acknowledged(epoch: ack.epoch, count: count))
+        /// Notes that the open epoch applied messages of `epoch` of a local partition.
+        mutating func noteDependency(on epoch: EpochRef) throws {
+            if let known = openDependencies[epoch.partition] {
+                if known.incarnation == epoch.incarnation, known.epoch >= epoch.epoch { return }
+                // A sender that started over may have lost the epochs this one applied: so must we.
+                guard known.incarnation == epoch.incarnation || deps.stability.unresolved([known]).isEmpty else {
+                    throw WorkerError(.restartNeeded, "partition \(task.partition): messages of two runs of partition \(epoch.partition)")
+                }
+            }
+            openDependencies[epoch.partition] = epoch
+        }
+
+        /// Hands the messages just sent to partitions of this worker over at once.
+        mutating func handOverLocal() {
+            let sent = core.takeNewEnvelopes()
+            guard !sent.isEmpty else { return }
+            let from = EpochRef(partition: task.partition, incarnation: incarnation, epoch: core.epoch)
+            var byTarget: [Int32: [Envelope]] = [:]
+            for (envelope, target) in sent { byTarget[target, default: []].append(envelope) }
+            for (target, envelopes) in byTarget {
+                if deps.router.localTask(target)?.mailbox.post(.local(envelopes, from: from)) == true {
+                    handedOverSpeculatively = true
+                } else {
+                    unposted.formUnion(envelopes.map(\.id))
+                }
+            }
+        }
+
+        /// Releases what stable epochs held back, in epoch order: outputs, messages not handed
+        /// over, acknowledgements to local senders, snapshot offsets.
+        mutating func releaseStable(group: inout ThrowingDiscardingTaskGroup<any Error>) {
+            while let epoch = written.keys.min(), epoch <= stableThrough, let closed = written.removeValue(forKey: epoch) {
+                release(closed.record.ownOutbox, epoch: epoch, handedOver: true, group: &group)
+                for (ack, count) in closed.acks {
+                    deps.router.localTask(ack.senderPartition)?.mailbox.post(
+                        .acknowledged(incarnation: closed.senders[ack.senderPartition] ?? 0, epoch: ack.epoch, count: count))
+                }
+                if let offset = closed.snapshotOffset {
+                    let log = deps.log, partition = task.partition, logger = deps.logger
+                    group.addTask {
+                        do { try await log.commitSnapshot(partition, offset: offset) } catch {
+                            logger.warning("snapshot offset not committed: recovery starts from an earlier one", metadata: [
+                                "statefun.partition": "\(partition)", "kafka.error": "\(error)",
+                            ])
+                        }
+                    }
                 }
             }
         }
 
         /// Hands an epoch's outbox to local partitions and to Kafka; Kafka deliveries are
-        /// acknowledged when the broker has them, local ones by the receiver's checkpoint.
-        mutating func release(_ items: [OutboxItem], epoch: Int64, group: inout ThrowingDiscardingTaskGroup<any Error>) {
+        /// acknowledged when the broker has them, local ones by the receiver once stable.
+        /// `handedOver`: messages to partitions of this worker went when they were sent, except
+        /// those in `unposted`.
+        mutating func release(_ items: [OutboxItem], epoch: Int64, handedOver: Bool,
+                              group: inout ThrowingDiscardingTaskGroup<any Error>) {
             var local: [Int32: [Envelope]] = [:]
             var remote: [ProducerRecord] = []
             for item in items {
                 switch item {
                 case .envelope(let envelope, let target):
+                    if handedOver, unposted.remove(envelope.id) == nil { continue }
                     if deps.router.localTask(target) != nil {
                         local[target, default: []].append(envelope)
                     } else {
@@ -396,8 +514,9 @@ final class PartitionTask: Sendable {
                                   KafkaHeader(key: WorkerHeaders.id, value: id.description)]))
                 }
             }
+            let from = EpochRef(partition: task.partition, incarnation: incarnation, epoch: epoch)
             for (target, envelopes) in local {
-                if deps.router.localTask(target)?.mailbox.post(.local(envelopes)) != true {
+                if deps.router.localTask(target)?.mailbox.post(.local(envelopes, from: from)) != true {
                     // The receiver stopped meanwhile: go through Kafka after all.
                     remote += envelopes.map {
                         ProducerRecord(topic: configuration.internalTopic, partition: target, key: Array($0.target.id.utf8), value: $0.encoded())

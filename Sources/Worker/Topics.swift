@@ -14,6 +14,9 @@ struct Topics {
         try await admin.ensureTopic(configuration.checkpointTopic, partitions: partitions, replicationFactor: replication,
                                     configs: ["retention.ms": "-1"])
         try await admin.ensureTopic(configuration.deadLetterTopic, partitions: 1, replicationFactor: replication)
+        // One partition, so that one record marks the epochs of all of a worker's partitions at once.
+        try await admin.ensureTopic(configuration.stabilityTopic, partitions: 1, replicationFactor: replication,
+                                    configs: ["retention.ms": "-1"])
         // Only the latest progress record of each transaction matters.
         try await admin.ensureTopic(configuration.transactionLogTopic, partitions: partitions, replicationFactor: replication,
                                     configs: ["cleanup.policy": "compact"])

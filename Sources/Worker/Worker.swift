@@ -79,6 +79,7 @@ public final class Worker: Service {
         let dependencies = PartitionTask.Dependencies(
             configuration: configuration, application: application, producer: producer,
             log: CheckpointLog(configuration: configuration, producer: checkpointProducer, snapshotIndex: snapshotIndex, logger: logger),
+            stability: StabilityLog(producer: checkpointProducer, topic: configuration.stabilityTopic, logger: logger),
             router: registry,
             partitionOf: { Murmur2Partitioner.partition(forKey: $0.id, partitionCount: partitionCount) },
             logger: logger,

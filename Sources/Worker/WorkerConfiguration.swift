@@ -12,8 +12,8 @@ public struct WorkerConfiguration: Sendable {
     /// Key partitions P: an address belongs to partition murmur2(id) mod P. Fixed for the
     /// life of an application (its topics are created with it). Default 8.
     public var partitions = 8
-    /// Minimum time between two checkpoints of a partition, in milliseconds. An epoch also waits
-    /// for the previous one to be durable, so under load epochs grow instead of queueing.
+    /// Minimum time between two checkpoints of a partition, in milliseconds. At most two epochs
+    /// of a partition are being written at once, so under load epochs grow instead of queueing.
     /// Outputs leave a partition after its epoch is durable. Default 5 ms.
     public var checkpointIntervalMilliseconds = 5
     /// A partition writes a full snapshot every this many epochs, bounding recovery. Default 2,000.
@@ -42,9 +42,8 @@ public struct WorkerConfiguration: Sendable {
     /// a batch, in milliseconds (librdkafka's `linger.ms` of their producer; checkpoints have a
     /// producer of their own that does not wait). Fewer, larger batches cost the broker less:
     /// the local broker's fetch grows with the number of batches a partition holds. Default
-    /// 20: on the local broker, YCSB-T sustained 6,000 transfers/s with 20 (and the driver's
-    /// requests at 20) against 2,000 with 5, and had a lower p99 from 500/s up; at low load
-    /// it adds up to 20 ms to a response.
+    /// 20: on the local broker, fewer batches raise YCSB-T's sustained throughput (see
+    /// docs/local-broker.md); at low load it adds up to 20 ms to a response.
     public var outputLingerMilliseconds = 20
     /// librdkafka properties for the worker's producers and consumers (e.g. `fetch.wait.max.ms`).
     public var kafkaProperties: [String: String] = [:]
@@ -60,6 +59,9 @@ public struct WorkerConfiguration: Sendable {
     public var internalTopic: String { "\(applicationID)-internal" }
     public var checkpointTopic: String { "\(applicationID)-checkpoints" }
     public var deadLetterTopic: String { "\(applicationID)-dead-letters" }
+    /// One partition of marks: which epochs of the partitions of each worker are stable (see
+    /// `StabilityTracker`). Recovery reads its end.
+    public var stabilityTopic: String { "\(applicationID)-stability" }
     /// Compacted topic where coordinators record each transaction's progress, keyed by its id.
     public var transactionLogTopic: String { "\(applicationID)-transactions" }
 

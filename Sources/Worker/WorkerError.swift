@@ -2,6 +2,8 @@
 public struct WorkerError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case checkpointFailed
+        /// The partition's open epochs may depend on epochs that will never count: it starts over.
+        case restartNeeded
         case inputsNotPositioned
         case topicMismatch
     }

@@ -51,6 +51,8 @@ public struct EpochRecord: Sendable {
     /// Per output partition, an offset below every output of the epochs not yet delivered
     /// (see `OutputFloors`); empty in most records.
     public var outputFloors: [OutputPartition: Int64]
+    /// The run that wrote the record, the record it follows and what it depends on.
+    public var lineage = EpochLineage()
 
     /// The items this record's own epoch produced.
     public var ownOutbox: [OutboxItem] { outbox.first { $0.epoch == epoch }?.items ?? [] }

@@ -155,7 +155,7 @@ extension Envelope {
 }
 
 extension EpochRecord {
-    static let formatVersion = 6
+    static let formatVersion = 7
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 1_024)
@@ -212,6 +212,17 @@ extension EpochRecord {
             writer.write(output.partition)
             writer.write(offset)
         }
+        writer.write(lineage.incarnation)
+        writer.write(lineage.previous.incarnation)
+        writer.write(lineage.previous.epoch)
+        writer.write(lineage.dependencies.count)
+        for dependency in lineage.dependencies {
+            writer.write(dependency.partition)
+            writer.write(dependency.incarnation)
+            writer.write(dependency.epoch)
+        }
+        writer.write(lineage.stableThrough)
+        writer.write(lineage.stabilityOffset)
         return writer.bytes
     }
 
@@ -268,5 +279,13 @@ extension EpochRecord {
         for _ in 0..<(try reader.readCount()) {
             outputFloors[OutputPartition(try reader.readString(), try reader.readInt32())] = try reader.readInt64()
         }
+        lineage = EpochLineage(incarnation: try reader.readUInt64(),
+                               previous: EpochPosition(incarnation: try reader.readUInt64(), epoch: try reader.readInt64()))
+        for _ in 0..<(try reader.readCount()) {
+            lineage.dependencies.append(EpochRef(partition: try reader.readInt32(), incarnation: try reader.readUInt64(),
+                                                 epoch: try reader.readInt64()))
+        }
+        lineage.stableThrough = try reader.readInt64()
+        lineage.stabilityOffset = try reader.readInt64()
     }
 }

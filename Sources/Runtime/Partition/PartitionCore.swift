@@ -97,6 +97,8 @@ public struct PartitionCore {
     private var timersRemoved: [Int64] = []
     private var inputsChanged = false
     private var outbox: [OutboxItem] = []
+    /// How much of `outbox` `takeNewEnvelopes` has handed out.
+    private var handedOut = 0
     /// Signals for other partitions, sent without waiting for the epoch (see `Envelope.isSignal`).
     private var signals: [(envelope: Envelope, targetPartition: Int32)] = []
     private var localAcks: [LocalAck: Int] = [:]
@@ -252,6 +254,17 @@ public struct PartitionCore {
             sent[owner] = sequence
             let envelope = Envelope(id: takeID(), sequence: sequence, target: target, source: caller, payload: payload)
             outbox.append(.envelope(envelope, targetPartition: owner))
+        }
+    }
+
+    /// Returns the messages for other partitions put in the outbox since the last call (in the
+    /// open epoch). A worker hands those for its own partitions over at once: the receiving
+    /// epoch then depends on the open one (see `StabilityTracker`). They stay in the outbox,
+    /// to be sent again after a recovery until acknowledged.
+    public mutating func takeNewEnvelopes() -> [(envelope: Envelope, targetPartition: Int32)] {
+        defer { handedOut = outbox.count }
+        return outbox[handedOut...].compactMap { item in
+            if case .envelope(let envelope, let target) = item { (envelope, target) } else { nil }
         }
     }
 
@@ -473,6 +486,7 @@ public struct PartitionCore {
         dirtyCoordinators = []
         inputsChanged = false
         outbox = []
+        handedOut = 0
         localAcks = [:]
         completionsToRecord = false
         deliveriesToRecord = []
