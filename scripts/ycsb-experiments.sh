@@ -14,8 +14,9 @@
 # Narrow a grid with SHARES, PROTOCOLS, KEYS, WORKERS, REFUSED and RATES (space-separated lists),
 # e.g. SHARES="0 50 100" KEYS=5000 ./scripts/ycsb-experiments.sh throughput
 # `cost` takes RATE (default 1000 req/s), RUN_SECONDS (30) and ROUNDS (3); `ladder` takes
-# RUN_SECONDS (30) and ROUNDS (1). PARTITIONS sets the key partitions of every run (default 8;
-# 4 for `ladder`, as in the demo: on the local broker fewer partitions make fewer batches).
+# RUN_SECONDS (30), ROUNDS (1) and DRIVER_ARGS (more driver options, e.g. "--linger 5").
+# PARTITIONS sets the key partitions of every run (default 8; 4 for `ladder`, as in the demo:
+# on the local broker fewer partitions make fewer batches); WORKER_ARGS adds worker options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -191,8 +192,9 @@ ladder)
         for rate in ${RATES:-1000 2000 4000 8000 10000 12000}; do
             for round in $(seq 1 "${ROUNDS:-1}"); do
                 name="ladder-$protocol-$rate-$round"
+                # shellcheck disable=SC2086 # DRIVER_ARGS holds several arguments
                 run "$name" 1 --records "${KEYS:-10000}" --transfer 100 --read 0 --update 0 --protocol "$protocol" \
-                    --rate "$rate" --seconds "${RUN_SECONDS:-30}"
+                    --rate "$rate" --seconds "${RUN_SECONDS:-30}" ${DRIVER_ARGS:-}
                 python3 - "$RESULTS/$name/results.json" "$protocol" "$rate" "$round" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))
