@@ -92,8 +92,8 @@ struct CheckpointLog: Sendable {
                                           configuration: readerConfiguration, logger: logger) { records in
             for record in records {
                 end = max(end, record.offset + 1)
-                for mark in try StabilityTracker.Mark.decoding(record.value ?? []) where mark.partition == partition && mark.incarnation == incarnation {
-                    through = max(through, mark.through)
+                for mark in try StabilityTracker.marks(decoding: record.value ?? []) where mark.partition == partition && mark.incarnation == incarnation {
+                    through = max(through, mark.epoch)
                 }
             }
         }

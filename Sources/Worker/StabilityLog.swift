@@ -82,8 +82,8 @@ final class StabilityLog: Sendable {
         }
     }
 
-    private func write(_ marks: [StabilityTracker.Mark]) {
-        let record = ProducerRecord(topic: topic, partition: 0, value: StabilityTracker.Mark.encoded(marks))
+    private func write(_ marks: [EpochRef]) {
+        let record = ProducerRecord(topic: topic, partition: 0, value: StabilityTracker.encodedMarks(marks))
         let producer = producer, logger = logger
         Task {
             do {

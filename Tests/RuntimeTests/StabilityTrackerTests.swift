@@ -18,9 +18,7 @@ private func stable(_ partition: Int32, through: Int64, offset: Int64 = 0) -> St
     .stable(partition: partition, incarnation: UInt64(partition) + 100, through: through, offset: offset)
 }
 
-private func mark(_ partition: Int32, _ through: Int64) -> StabilityTracker.Mark {
-    StabilityTracker.Mark(partition: partition, incarnation: UInt64(partition) + 100, through: through)
-}
+private func mark(_ partition: Int32, _ through: Int64) -> EpochRef { ref(partition, through) }
 
 @Suite struct StabilityTrackerTests {
     /// An epoch that depends on no other partition counts as soon as it is durable: its own
@@ -93,7 +91,7 @@ private func mark(_ partition: Int32, _ through: Int64) -> StabilityTracker.Mark
     }
 
     @Test func marksSurviveTheirEncoding() throws {
-        let marks = [mark(0, 1), StabilityTracker.Mark(partition: 7, incarnation: .max, through: 1 << 40)]
-        #expect(try StabilityTracker.Mark.decoding(StabilityTracker.Mark.encoded(marks)) == marks)
+        let marks = [mark(0, 1), EpochRef(partition: 7, incarnation: .max, epoch: 1 << 40)]
+        #expect(try StabilityTracker.marks(decoding: StabilityTracker.encodedMarks(marks)) == marks)
     }
 }

@@ -16,27 +16,14 @@
 ///
 /// A value type: it takes events and returns the actions to carry out (see `Action`).
 public struct StabilityTracker: Sendable {
-    /// One partition's entry of the stability log: its epochs of `incarnation` through
-    /// `through` are stable.
-    public struct Mark: Hashable, Sendable {
-        public var partition: Int32
-        public var incarnation: UInt64
-        public var through: Int64
-
-        public init(partition: Int32, incarnation: UInt64, through: Int64) {
-            self.partition = partition
-            self.incarnation = incarnation
-            self.through = through
-        }
-    }
-
     public enum Action: Equatable, Sendable {
         /// The partition's epochs through `through` are recorded stable; `offset` is where the
         /// stability log holds (or will hold) the marks of this incarnation from now on.
         case stable(partition: Int32, incarnation: UInt64, through: Int64, offset: Int64)
-        /// Append `marks` to the stability log as one record, then call `marksWritten` (or
-        /// `marksFailed`).
-        case writeMarks([Mark])
+        /// Append `marks` to the stability log as one record (`encodedMarks`), then call
+        /// `marksWritten` (or `marksFailed`). Each mark is a partition's highest stable epoch:
+        /// its epochs of that incarnation up to there are stable.
+        case writeMarks([EpochRef])
         /// The partition must start over from its log: its epochs may depend on epochs of a
         /// partition that failed, which will never be stable.
         case fail(partition: Int32, incarnation: UInt64, reason: String)
@@ -98,12 +85,12 @@ public struct StabilityTracker: Sendable {
     }
 
     /// The stability log has `marks`, at `offset`.
-    public mutating func marksWritten(_ marks: [Mark], offset: Int64) -> [Action] {
+    public mutating func marksWritten(_ marks: [EpochRef], offset: Int64) -> [Action] {
         marksInFlight -= 1
         var actions: [Action] = []
         for mark in marks where chains[mark.partition]?.incarnation == mark.incarnation {
             chains[mark.partition]!.offset = offset
-            actions += record(mark.partition, through: mark.through)
+            actions += record(mark.partition, through: mark.epoch)
         }
         return actions + advance()
     }
@@ -203,32 +190,32 @@ public struct StabilityTracker: Sendable {
         }
         guard marksInFlight < maxMarksInFlight, chains.values.contains(where: needsMark) else { return [] }
         let marks = chains.filter { !$0.value.doomed && $0.value.stable > $0.value.recorded }
-            .map { Mark(partition: $0.key, incarnation: $0.value.incarnation, through: $0.value.stable) }
+            .map { EpochRef(partition: $0.key, incarnation: $0.value.incarnation, epoch: $0.value.stable) }
             .sorted { $0.partition < $1.partition }
-        for mark in marks { chains[mark.partition]!.requested = mark.through }
+        for mark in marks { chains[mark.partition]!.requested = mark.epoch }
         marksInFlight += 1
         return [.writeMarks(marks)]
     }
 }
 
-extension StabilityTracker.Mark {
+extension StabilityTracker {
     /// One record of the stability log.
-    public static func encoded(_ marks: [Self]) -> [UInt8] {
+    public static func encodedMarks(_ marks: [EpochRef]) -> [UInt8] {
         var writer = ByteWriter(capacity: 8 + 24 * marks.count)
         writer.write(marks.count)
         for mark in marks {
             writer.write(mark.partition)
             writer.write(mark.incarnation)
-            writer.write(mark.through)
+            writer.write(mark.epoch)
         }
         return writer.bytes
     }
 
-    public static func decoding(_ bytes: [UInt8]) throws -> [Self] {
+    public static func marks(decoding bytes: [UInt8]) throws -> [EpochRef] {
         var reader = ByteReader(bytes)
-        var marks: [Self] = []
+        var marks: [EpochRef] = []
         for _ in 0..<(try reader.readCount()) {
-            marks.append(Self(partition: try reader.readInt32(), incarnation: try reader.readUInt64(), through: try reader.readInt64()))
+            marks.append(EpochRef(partition: try reader.readInt32(), incarnation: try reader.readUInt64(), epoch: try reader.readInt64()))
         }
         return marks
     }
