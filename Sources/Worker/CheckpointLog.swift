@@ -65,14 +65,21 @@ struct CheckpointLog: Sendable {
             }
         }
         var stabilityOffset: Int64
-        var marked: Int64 = 0
+        var chain = try EpochChain.valid(decoded, markedStable: 0)
         if let (last, hint) = EpochChain.lastIncarnation(decoded) {
-            (marked, stabilityOffset) = try await markedStable(partition, incarnation: last, from: hint)
+            stabilityOffset = hint
+            // Marks matter only when the last incarnation's records reach past what its own
+            // records prove (epochs with dependencies past its last recorded mark).
+            let lastEpoch = decoded.lazy.filter { $0.lineage.incarnation == last }.map(\.epoch).max()
+            if chain.last?.lineage.incarnation != last || chain.last?.epoch != lastEpoch {
+                let marked: Int64
+                (marked, stabilityOffset) = try await markedStable(partition, incarnation: last, from: hint)
+                chain = try EpochChain.valid(decoded, markedStable: marked)
+            }
         } else {
             let end = try? await snapshotIndex.watermarks(TopicPartition(configuration.stabilityTopic, 0)).high
             stabilityOffset = end ?? 0
         }
-        let chain = try EpochChain.valid(decoded, markedStable: marked)
         for record in chain { try core.restore(record) }
         let head = chain.last.map { EpochPosition(incarnation: $0.lineage.incarnation, epoch: $0.epoch) } ?? .none
         logger.info("partition recovered", metadata: [
