@@ -82,8 +82,10 @@ struct CheckpointLog: Sendable {
         }
         for record in chain { try core.restore(record) }
         let head = chain.last.map { EpochPosition(incarnation: $0.lineage.incarnation, epoch: $0.epoch) } ?? .none
+        let cutOff = EpochChain.cutOff(decoded, valid: chain)
         logger.info("partition recovered", metadata: [
-            "statefun.partition": "\(partition)", "statefun.epochs": "\(chain.count)", "statefun.skipped": "\(decoded.count - chain.count)",
+            "statefun.partition": "\(partition)", "statefun.epochs": "\(chain.count)", "statefun.cutoff": "\(cutOff)",
+            "statefun.skipped": "\(decoded.count - chain.count - cutOff)",
             "statefun.bytes": "\(bytes)", "statefun.addresses": "\(core.addressCount)", "statefun.epoch": "\(head.epoch)",
             "statefun.positions": "\(core.positions)",
         ])

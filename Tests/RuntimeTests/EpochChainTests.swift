@@ -69,6 +69,7 @@ private func replay(_ log: [EpochRecord], markedStable: Int64) throws -> (epochs
         let marked = try replay(writer.log, markedStable: 3)
         #expect(marked.epochs == ["1:1", "1:2", "1:3"])
         #expect(marked.count == 3)
+        #expect(EpochChain.cutOff(writer.log, valid: try EpochChain.valid(writer.log, markedStable: 3)) == 2)
         // Without the stability log's mark, the records' own marks reach epoch 1 only, and
         // epoch 2 depends on the other partition.
         #expect(try replay(writer.log, markedStable: 0).epochs == ["1:1"])
@@ -120,6 +121,8 @@ private func replay(_ log: [EpochRecord], markedStable: Int64) throws -> (epochs
         let replayed = try replay(writer.log, markedStable: 0)
         #expect(replayed.epochs == ["1:1", "1:2", "3:3"])
         #expect(replayed.count == 3)
+        #expect(EpochChain.cutOff(writer.log, valid: try EpochChain.valid(writer.log, markedStable: 0)) == 2,
+                "the second run's two epochs")
     }
 
     /// Recovery reads from the latest snapshot: the history starts there, and links back past

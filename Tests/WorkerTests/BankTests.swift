@@ -215,7 +215,7 @@ extension WorkerSuites {
             let replacement = try #require(second)
             let recoveries = replacement.log.split(separator: "\n").filter { $0.contains("partition recovered") }
             #expect(!recoveries.isEmpty && recoveries.allSatisfy { $0.contains("statefun.skipped=0") },
-                    "every durable epoch is recovered in sequence: \(recoveries)")
+                    "every epoch of the valid history is recovered in sequence (epochs the kill cut off are counted apart): \(recoveries)")
             print("bank crash: \(statuses), \(repeats) repeated response records")
             replacement.terminate()
             #expect(replacement.process.terminationStatus == 0, "SIGTERM stops the worker cleanly")

@@ -58,6 +58,19 @@ public enum EpochChain {
         return chain
     }
 
+    /// How many of `records` lie past the end of the valid history `valid` (as `valid(_:)`
+    /// found it): epochs of an incarnation after its last valid one, or of an incarnation
+    /// that is not part of the history at all. Those are what a crash cut off; any other
+    /// record left out (a repeat, one past a gap) is an anomaly.
+    public static func cutOff(_ records: [EpochRecord], valid: [EpochRecord]) -> Int {
+        var reach: [UInt64: Int64] = [:]
+        for record in valid { reach[record.lineage.incarnation] = max(reach[record.lineage.incarnation] ?? 0, record.epoch) }
+        return records.count { record in
+            guard let end = reach[record.lineage.incarnation] else { return true }
+            return record.epoch > end
+        }
+    }
+
     /// The record that starts the latest incarnation: the last record in the log whose
     /// predecessor belongs to another incarnation.
     private static func latestFirstRecord(_ records: [EpochRecord]) -> EpochRecord? {
