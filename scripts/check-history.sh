@@ -11,7 +11,7 @@ patterns=(
     'previous builds?'
     'older builds?'
     'before .{1,40} was added'
-    'tried and dropped'
+    'tried an[d] dropped'
 )
 allowed='session\.timeout|sessionTimeout|session timeout|group session'
 paths=(README.md docs Sources Tests scripts Benchmarks docker docker-compose.yml Package.swift)

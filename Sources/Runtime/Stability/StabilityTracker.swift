@@ -66,15 +66,7 @@ public struct StabilityTracker: Sendable {
     /// Those of `dependencies` that are not recorded stable yet: what an epoch closing now
     /// depends on.
     public func unresolved(_ dependencies: [EpochRef]) -> [EpochRef] {
-        dependencies.filter { dependency in
-            if let chain = chains[dependency.partition], chain.incarnation == dependency.incarnation {
-                return dependency.epoch > chain.recorded
-            }
-            if let end = ended[dependency.partition], end.incarnation == dependency.incarnation {
-                return dependency.epoch > end.through
-            }
-            return true
-        }
+        dependencies.filter { dependency in dependency.epoch > (lastEpoch(of: dependency) { $1.recorded } ?? .min) }
     }
 
     /// `epoch` is durable; it applied messages of `dependencies`.
@@ -157,13 +149,19 @@ public struct StabilityTracker: Sendable {
     }
 
     private func isStable(_ dependency: EpochRef, candidate: [Int32: Int64]) -> Bool {
-        if let chain = chains[dependency.partition], chain.incarnation == dependency.incarnation, !chain.doomed {
-            return dependency.epoch <= candidate[dependency.partition] ?? chain.stable
+        let through = lastEpoch(of: dependency) { partition, chain in chain.doomed ? .min : candidate[partition] ?? chain.stable }
+        return dependency.epoch <= (through ?? .min)
+    }
+
+    /// The last epoch of `dependency`'s incarnation that counts: `bound` of its chain while it
+    /// runs, its last epoch once it ended cleanly; nil for an incarnation this tracker does not
+    /// know (one that failed, or of another worker).
+    private func lastEpoch(of dependency: EpochRef, bound: (Int32, Chain) -> Int64) -> Int64? {
+        if let chain = chains[dependency.partition], chain.incarnation == dependency.incarnation {
+            return bound(dependency.partition, chain)
         }
-        if let end = ended[dependency.partition], end.incarnation == dependency.incarnation {
-            return dependency.epoch <= end.through
-        }
-        return false
+        if let end = ended[dependency.partition], end.incarnation == dependency.incarnation { return end.through }
+        return nil
     }
 
     /// Records `partition` stable through `through` (a mark has it), and on through each
