@@ -79,6 +79,7 @@ import Testing
             var state: String
             var participants: [String]
             var reason: String?
+            var code: String?
         }
         var network = TestNetwork(bank, partitions: 3, settings: TransactionSettings(logTopic: "log"))
         let odd = "o\"d\\d\n"
@@ -96,8 +97,10 @@ import Testing
         #expect(steps.filter { $0.transaction == first.transaction }.map(\.state) == ["started", "committed"])
         #expect(steps.filter { $0.transaction == second.transaction }.map(\.state) == ["started", "failed"])
         #expect(Set(first.participants) == ["\(account("a"))", "\(account("b"))"])
-        #expect(first.protocol == "2pc" && first.reason == nil)
-        #expect(steps.last { $0.transaction == second.transaction }?.reason == "422 insufficient funds in \(odd)")
+        #expect(first.protocol == "2pc" && first.reason == nil && first.code == nil)
+        let failed = steps.last { $0.transaction == second.transaction }
+        #expect(failed?.reason == "422 insufficient funds in \(odd)")
+        #expect(failed?.code == "insufficient-funds", "the participant's error code travels with its no vote")
     }
 
     /// A rebalance can switch the path between two partitions while messages are in flight,
@@ -236,7 +239,7 @@ import Testing
         } outcome: { context, outcome in
             let text = switch outcome.status {
             case .committed: "committed"
-            case .failed(let reason): "failed: \(reason)"
+            case .failed(let failure): "failed \(failure.code ?? "without a code"): \(failure.reason)"
             case .retryableAbort(let reason): "retry: \(reason)"
             }
             context.egress(EgressRecord(topic: "outcomes", key: outcome.request.text, value: text))
@@ -247,7 +250,7 @@ import Testing
         network.run()
         let texts = Dictionary(uniqueKeysWithValues: network.egress.map { ($0.keyText!, $0.valueText!) })
         #expect(texts["empty"] == "committed")
-        #expect(texts["bad"] == "failed: no function is bound to type nope/missing")
+        #expect(texts["bad"] == "failed unknown-function-type: no function is bound to type nope/missing")
         expectQuiet(network)
     }
 

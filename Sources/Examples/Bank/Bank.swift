@@ -72,15 +72,27 @@ public enum Bank {
         }
     }
 
-    /// The error an account throws: its description starts with the response status.
-    public enum Refusal: Error, CustomStringConvertible {
+    /// The error an account throws. Its code reaches a transfer's outcome (see `CodedError`),
+    /// which answers with the code's status; its description starts with that status.
+    public enum Refusal: CodedError, CustomStringConvertible {
         case unknownAccount(String)
         case insufficientFunds(String)
 
-        public var status: Int {
+        public var code: String {
             switch self {
-            case .unknownAccount: 404
-            case .insufficientFunds: 422
+            case .unknownAccount: "unknown-account"
+            case .insufficientFunds: "insufficient-funds"
+            }
+        }
+
+        public var status: Int { Self.status(code: code) }
+
+        /// The response status of a refusal with this code; 400 (a bad request) for any other.
+        public static func status(code: String?) -> Int {
+            switch code {
+            case "unknown-account": 404
+            case "insufficient-funds": 422
+            default: 400
             }
         }
 
@@ -160,10 +172,9 @@ public enum Bank {
             case .committed:
                 answer.from_balance = try outcome.results[0]?.decode(Int.self)
                 answer.to_balance = try outcome.results[1]?.decode(Int.self)
-            case .failed(let reason):
-                // Refusals start with their status; anything else is a bad request.
-                answer.status = Int(reason.prefix(3)).flatMap { [404, 422].contains($0) ? $0 : nil } ?? 400
-                answer.reason = reason
+            case .failed(let failure):
+                answer.status = Refusal.status(code: failure.code)
+                answer.reason = failure.reason
             case .retryableAbort(let reason):
                 answer.status = 409
                 answer.reason = reason

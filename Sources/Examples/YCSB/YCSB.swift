@@ -80,17 +80,29 @@ public enum YCSB {
         var amount: Int
     }
 
-    /// Why an account refuses: the description starts with the response status.
-    enum Refusal: Error, CustomStringConvertible {
+    /// Why an account refuses. Its code reaches a transfer's outcome (see `CodedError`), which
+    /// answers with the code's status; the description starts with that status.
+    enum Refusal: CodedError, CustomStringConvertible {
         case unknownAccount(String)
         case insufficientFunds(String)
         case malformed(String)
 
-        var status: Int {
+        var code: String {
             switch self {
-            case .unknownAccount: 404
-            case .insufficientFunds: 422
-            case .malformed: 400
+            case .unknownAccount: "unknown-account"
+            case .insufficientFunds: "insufficient-funds"
+            case .malformed: "malformed"
+            }
+        }
+
+        var status: Int { Self.status(code: code) }
+
+        /// The response status of a refusal with this code; 400 (a bad request) for any other.
+        static func status(code: String?) -> Int {
+            switch code {
+            case "unknown-account": 404
+            case "insufficient-funds": 422
+            default: 400
             }
         }
 
@@ -189,9 +201,9 @@ public enum YCSB {
             switch outcome.status {
             case .committed:
                 break
-            case .failed(let reason):
-                response.status = Int(reason.prefix(3)).flatMap { [400, 404, 422].contains($0) ? $0 : nil } ?? 400
-                response.reason = reason
+            case .failed(let failure):
+                response.status = Refusal.status(code: failure.code)
+                response.reason = failure.reason
             case .retryableAbort(let reason):
                 response.status = 409
                 response.reason = reason

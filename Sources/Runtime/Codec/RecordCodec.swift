@@ -45,7 +45,7 @@ extension ByteWriter {
         case .undecodable(let why): write(1); write(why)
         case .tooLarge(let bytes, let limit): write(2); write(bytes); write(limit)
         case .unknownFunctionType(let type): write(3); write(type.description)
-        case .rejected(let why): write(4); write(why)
+        case .rejected(let why, let code): write(4); write(why); write(optional: code)
         case .noIngressBinding(let topic): write(5); write(topic)
         }
     }
@@ -116,7 +116,7 @@ extension ByteReader {
             let text = try readString()
             guard let type = try? TypeName(parsing: text) else { throw Malformed(description: "bad type name \(text)") }
             return .unknownFunctionType(type)
-        case 4: return .rejected(try readString())
+        case 4: return .rejected(try readString(), code: try readOptionalString())
         case 5: return .noIngressBinding(topic: try readString())
         case let tag: throw Malformed(description: "unknown dead-letter reason \(tag)")
         }
@@ -155,7 +155,7 @@ extension Envelope {
 }
 
 extension EpochRecord {
-    static let formatVersion = 7
+    static let formatVersion = 8
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 1_024)

@@ -43,6 +43,16 @@ extension ByteWriter {
         for ref in report.ended { write(ref) }
     }
 
+    mutating func write(_ failure: TransactionFailure) {
+        write(optional: failure.code)
+        write(failure.reason)
+    }
+
+    mutating func write(optional failure: TransactionFailure?) {
+        write(failure != nil)
+        if let failure { write(failure) }
+    }
+
     mutating func write(optional message: Message?) {
         write(optional: message?.payload)
     }
@@ -75,9 +85,9 @@ extension ByteWriter {
                 write(true)
                 write(results.count)
                 for result in results { write(optional: result) }
-            case .no(let reason):
+            case .no(let failure):
                 write(false)
-                write(reason)
+                write(failure)
             }
         case .stepDone(let ref, let index, let result, let failure):
             write(6); write(ref); write(index); write(optional: result); write(optional: failure)
@@ -154,6 +164,14 @@ extension ByteReader {
 
     mutating func readOptionalMessage() throws(Malformed) -> Message? { try readOptionalBytes().map(Message.init(bytes:)) }
 
+    mutating func readTransactionFailure() throws(Malformed) -> TransactionFailure {
+        TransactionFailure(code: try readOptionalString(), reason: try readString())
+    }
+
+    mutating func readOptionalTransactionFailure() throws(Malformed) -> TransactionFailure? {
+        try readBool() ? try readTransactionFailure() : nil
+    }
+
     mutating func readPrepareRequest() throws(Malformed) -> PrepareRequest {
         let ref = try readTransactionRef()
         let coordinator = try readAddress()
@@ -182,11 +200,11 @@ extension ByteReader {
                 for _ in 0..<(try readCount()) { results.append(try readOptionalMessage()) }
                 return .vote(ref, participant: participant, vote: .yes(results))
             }
-            return .vote(ref, participant: participant, vote: .no(try readString()))
+            return .vote(ref, participant: participant, vote: .no(try readTransactionFailure()))
         case 6:
             return .stepDone(try readTransactionRef(), index: try readInt32(), result: try readOptionalMessage(),
-                             failure: try readOptionalString())
-        case 7: return .compensated(try readTransactionRef(), index: try readInt32(), failure: try readOptionalString())
+                             failure: try readOptionalTransactionFailure())
+        case 7: return .compensated(try readTransactionRef(), index: try readInt32(), failure: try readOptionalTransactionFailure())
         case 8: return .waitReport(try readWaitReport())
         case 10: return .victim(try readTransactionRef(), since: try readInt64())
         case 11: return .timeout(try readTransactionRef())
@@ -398,7 +416,7 @@ extension CoordinatorEntry {
             transaction.steps.append(step)
         }
         for _ in 0..<(try reader.readCount()) { transaction.results.append(try reader.readOptionalMessage()) }
-        transaction.failure = try reader.readOptionalString()
+        transaction.failure = try reader.readOptionalTransactionFailure()
         active = transaction
     }
 }

@@ -46,7 +46,7 @@ struct ActiveTransaction: Sendable {
     var steps: [StepStatus] = []
     var results: [Message?]
     /// Why it failed, once a participant said no or a step failed.
-    var failure: String?
+    var failure: TransactionFailure?
 
     var id: String { ref.id.description }
 

@@ -42,7 +42,7 @@ extension PartitionCore {
         coordinators[coordinator, default: CoordinatorEntry()].active = transaction
         dirtyCoordinators.insert(coordinator)
         if let unknown = plan.invocations.first(where: { application.binding(for: $0.address.type) == nil }) {
-            return end(transaction, .failed(reason: "no function is bound to type \(unknown.address.type)"), now: now)
+            return end(transaction, .failed(Self.failure(of: .unknownFunctionType(unknown.address.type))), now: now)
         }
         if plan.invocations.isEmpty { return end(transaction, .committed, now: now) }
         switch spec.transactionProtocol {
@@ -125,10 +125,10 @@ extension PartitionCore {
                 send(.commit(ref), from: coordinator, to: participant.address, now: now)
             }
             end(transaction, .committed, now: now)
-        case .no(let reason):
+        case .no(let failure):
             transaction.participants[position].votedYes = false
             abortParticipants(transaction, now: now)
-            end(transaction, .failed(reason: reason), now: now)
+            end(transaction, .failed(failure), now: now)
         }
     }
 
@@ -161,7 +161,7 @@ extension PartitionCore {
 
     // MARK: Sagas
 
-    mutating func stepDone(_ ref: TransactionRef, index: Int, result: Message?, failure: String?, at coordinator: Address, now: Int64) {
+    mutating func stepDone(_ ref: TransactionRef, index: Int, result: Message?, failure: TransactionFailure?, at coordinator: Address, now: Int64) {
         guard var transaction = active(ref, at: coordinator), transaction.steps.indices.contains(index),
               transaction.steps[index] == .running
         else { return }
@@ -183,7 +183,7 @@ extension PartitionCore {
         finishSagaIfSettled(transaction, now: now)
     }
 
-    mutating func compensated(_ ref: TransactionRef, index: Int, failure: String?, at coordinator: Address, now: Int64) {
+    mutating func compensated(_ ref: TransactionRef, index: Int, failure: TransactionFailure?, at coordinator: Address, now: Int64) {
         guard var transaction = active(ref, at: coordinator), transaction.steps.indices.contains(index),
               transaction.steps[index] == .compensating
         else { return }
@@ -217,7 +217,7 @@ extension PartitionCore {
 
     private mutating func finishSagaIfSettled(_ transaction: ActiveTransaction, now: Int64) {
         guard transaction.sagaSettled else { return store(transaction) }
-        end(transaction, transaction.failure.map { .failed(reason: $0) } ?? .committed, now: now)
+        end(transaction, transaction.failure.map { .failed($0) } ?? .committed, now: now)
     }
 
     // MARK: End
@@ -271,18 +271,19 @@ extension PartitionCore {
     private mutating func log(_ transaction: ActiveTransaction, _ status: TransactionOutcome.Status) {
         switch status {
         case .committed: log(transaction, "committed")
-        case .failed(let reason): log(transaction, "failed", reason: reason)
+        case .failed(let failure): log(transaction, "failed", reason: failure.reason, code: failure.code)
         case .retryableAbort(let reason): log(transaction, "aborted", reason: reason)
         }
     }
 
     /// Records a step of `transaction` on the log topic, keyed by transaction id (a compacted
     /// topic keeps the latest step of each).
-    private mutating func log(_ transaction: ActiveTransaction, _ state: String, reason: String? = nil) {
+    private mutating func log(_ transaction: ActiveTransaction, _ state: String, reason: String? = nil, code: String? = nil) {
         guard let topic = transactionSettings.logTopic else { return }
         // Keys in alphabetical order, as `JSONEncoder` with sorted keys would write them.
         var record = JSONObjectWriter()
         record.field("attempt", Int64(transaction.ref.attempt))
+        if let code { record.field("code", code) }
         record.field("coordinator", transaction.coordinator.description)
         record.field("participants", transaction.invocations.map(\.address.description))
         record.field("protocol", transaction.transactionProtocol.rawValue)

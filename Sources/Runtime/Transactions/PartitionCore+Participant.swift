@@ -21,12 +21,12 @@ extension PartitionCore {
         var writes: [StateWrite] = []
         var effects: [Effect] = []
         var results: [Message?] = []
-        var refusal: String?
+        var refusal: TransactionFailure?
         for message in request.messages {
             let outcome = application.invoke(address, binding: binding, caller: request.coordinator, message: message,
                                              state: state, now: now, transactional: true, in: context)
             if case .failed(let reason) = outcome {
-                refusal = Self.text(of: reason)
+                refusal = Self.failure(of: reason)
                 break
             }
             for write in context.writes {
@@ -36,7 +36,9 @@ extension PartitionCore {
             effects += context.effects
             results.append(context.result)
         }
-        if refusal == nil, request.readOnly, !writes.isEmpty { refusal = "\(address) changed its state in a read-only invocation" }
+        if refusal == nil, request.readOnly, !writes.isEmpty { 
+            refusal = TransactionFailure(code: "read-only-write", reason: "\(address) changed its state in a read-only invocation")
+        }
         if let refusal {
             return send(.vote(request.ref, participant: address, vote: .no(refusal)), from: address, to: request.coordinator, now: now)
         }
@@ -98,10 +100,10 @@ extension PartitionCore {
         let outcome = application.invoke(address, binding: application.binding(for: address.type), caller: coordinator,
                                          message: message, state: currentState(of: address), now: now, transactional: true,
                                          in: context)
-        var failure: String?
+        var failure: TransactionFailure?
         var result: Message?
         if case .failed(let reason) = outcome {
-            failure = Self.text(of: reason)
+            failure = Self.failure(of: reason)
         } else {
             result = context.result
             apply(context.writes, at: address)
@@ -113,7 +115,10 @@ extension PartitionCore {
         send(report, from: address, to: coordinator, now: now)
     }
 
-    static func text(of reason: DeadLetterReason) -> String {
-        if case .rejected(let why) = reason { why } else { reason.description }
+    /// A failed invocation as the coordinator sees it: the participant's error, or the engine's
+    /// reason with its code.
+    static func failure(of reason: DeadLetterReason) -> TransactionFailure {
+        if case .rejected(let why, let code) = reason { TransactionFailure(code: code, reason: why) }
+        else { TransactionFailure(code: reason.code, reason: reason.description) }
     }
 }

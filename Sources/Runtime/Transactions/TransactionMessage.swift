@@ -23,7 +23,7 @@ public struct TransactionPriority: Comparable, Hashable, Sendable {
 public enum Vote: Sendable {
     /// Prepared; the replies of its invocations, in the order they were sent.
     case yes([Message?])
-    case no(String)
+    case no(TransactionFailure)
 }
 
 /// What a prepared participant was asked to run, and by whom.
@@ -48,8 +48,8 @@ public enum TransactionMessage: Sendable {
     // Participant → coordinator.
     case vote(TransactionRef, participant: Address, vote: Vote)
     /// A saga step ended: its reply, or why it failed.
-    case stepDone(TransactionRef, index: Int32, result: Message?, failure: String?)
-    case compensated(TransactionRef, index: Int32, failure: String?)
+    case stepDone(TransactionRef, index: Int32, result: Message?, failure: TransactionFailure?)
+    case compensated(TransactionRef, index: Int32, failure: TransactionFailure?)
     // Deadlock detection.
     /// A partition's wait-for edges, to the deadlock detector.
     case waitReport(WaitReport)

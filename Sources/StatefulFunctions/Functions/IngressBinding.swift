@@ -65,8 +65,9 @@ public enum DeadLetterReason: Error, Hashable, Sendable, CustomStringConvertible
     /// No function is bound to the target's type.
     case unknownFunctionType(TypeName)
     /// The function threw and no exception handler dealt with it, or the target cannot take the
-    /// message (a coordinator invoked as a participant); the text says why.
-    case rejected(String)
+    /// message (a coordinator invoked as a participant); the text says why, and `code` is the
+    /// error's code when it is a `CodedError`.
+    case rejected(String, code: String? = nil)
     /// The record came from a topic that no ingress binding covers.
     case noIngressBinding(topic: String)
 
@@ -90,7 +91,7 @@ public enum DeadLetterReason: Error, Hashable, Sendable, CustomStringConvertible
         case .undecodable(let why): "the record cannot be decoded: \(why)"
         case .tooLarge(let bytes, let limit): "the record has \(bytes) bytes, over the limit of \(limit)"
         case .unknownFunctionType(let type): "no function is bound to type \(type)"
-        case .rejected(let why): "the function rejected the message: \(why)"
+        case .rejected(let why, _): "the function rejected the message: \(why)"
         case .noIngressBinding(let topic): "no ingress binding for topic \(topic)"
         }
     }

@@ -67,7 +67,7 @@ extension Application {
             context.reset(address: target, caller: caller, now: now, declaredStates: binding.stateNames, stored: state,
                           transactional: transactional)
             guard !transactional, let handler = exceptionHandlers.first(where: { $0.matches(error) }) else {
-                return .failed(.rejected(String(describing: error)))
+                return .failed(.rejected(String(describing: error), code: (error as? CodedError)?.code))
             }
             do {
                 try handler.run(context, error, message)

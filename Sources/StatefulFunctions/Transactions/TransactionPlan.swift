@@ -54,7 +54,7 @@ public struct TransactionOutcome: Sendable {
         case committed
         /// A participant failed explicitly (threw) or could not run; 2PC: nothing applied;
         /// saga: every completed step was compensated.
-        case failed(reason: String)
+        case failed(TransactionFailure)
         /// 2PC only: aborted for a reason that may pass (deadlock retries used up, timeout);
         /// nothing applied, the request may be retried.
         case retryableAbort(reason: String)
