@@ -100,15 +100,15 @@ struct Driver: AsyncParsableCommand {
             try summary.writeProgress(progress.rows, to: output)
         }
 
-        var balanceTotal: Int?
+        var balances: [Int]?
         var unread = 0
         if !skipLoad {
             let reads = keys.map { YCSB.Request(request_id: "\(runID)-check-\($0)", op: "read", key: $0) }
             try await client.send(reads)
             unread = try await client.waitForAnswers(reads.map(\.request_id), quietSeconds: 120)
-            balanceTotal = tracker.withState { state in reads.compactMap { state.answers[$0.request_id]?.record?.balance }.reduce(0, +) }
+            balances = tracker.withState { state in reads.compactMap { state.answers[$0.request_id]?.record?.balance } }
         }
-        summary.check(requestIDs, tracker: tracker, missing: missing, balanceTotal: balanceTotal, unreadAccounts: unread,
+        summary.check(requestIDs, tracker: tracker, missing: missing, balances: balances, unreadAccounts: unread,
                       expectedTotal: records * YCSB.defaultBalance)
         summary.print()
         try summary.write(to: output)

@@ -15,6 +15,8 @@ struct Summary: Codable {
         /// Repeats of the same response record (dropped by request id).
         var repeatedResponses = 0
         var balanceTotal: Int?
+        /// Accounts read back with a balance below zero: must be 0 with either protocol.
+        var negativeBalances: Int?
         /// Accounts whose balance could not be read back for the sum.
         var unreadAccounts = 0
         var expectedBalanceTotal = 0
@@ -57,21 +59,23 @@ struct Summary: Codable {
         maxSustainedRate = steps.last { $0.sustained }?.offered
     }
 
-    mutating func check(_ ids: [String], tracker: ResponseTracker, missing: Int, balanceTotal: Int?, unreadAccounts: Int, expectedTotal: Int) {
+    /// `balances`: the accounts' balances read back after the run; nil when they were not read.
+    mutating func check(_ ids: [String], tracker: ResponseTracker, missing: Int, balances: [Int]?, unreadAccounts: Int, expectedTotal: Int) {
         (statuses, checks) = tracker.withState { state in
             var statuses: [String: Int] = [:]
             for id in ids { if let status = state.answers[id]?.status { statuses["\(status)", default: 0] += 1 } }
             let stillUnanswered = missing == 0 ? [] : Array(ids.filter { state.answers[$0] == nil }.prefix(100))
             return (statuses, Checks(requests: ids.count, unanswered: missing, stillUnansweredIDs: stillUnanswered,
                                      conflictingOutcomes: state.conflicting, repeatedResponses: state.repeats,
-                                     balanceTotal: balanceTotal, unreadAccounts: unreadAccounts, expectedBalanceTotal: expectedTotal))
+                                     balanceTotal: balances?.reduce(0, +), negativeBalances: balances?.count { $0 < 0 },
+                                     unreadAccounts: unreadAccounts, expectedBalanceTotal: expectedTotal))
         }
     }
 
     var balanceConserved: Bool {
         checks.unreadAccounts == 0 && (checks.balanceTotal.map { $0 == checks.expectedBalanceTotal } ?? true)
     }
-    var checksPass: Bool { checks.unanswered == 0 && checks.conflictingOutcomes == 0 && balanceConserved }
+    var checksPass: Bool { checks.unanswered == 0 && checks.conflictingOutcomes == 0 && balanceConserved && (checks.negativeBalances ?? 0) == 0 }
 
     func print() {
         Swift.print("\n| \(protocolName), \(distribution), \(records) accounts, \(mix) | |\n|---|---|")
@@ -97,6 +101,7 @@ struct Summary: Codable {
         \(checks.repeatedResponses) repeated response records)
         - sum of balances: \(checks.balanceTotal.map { "\($0), expected \(checks.expectedBalanceTotal): \(balanceConserved ? "conserved" : "NOT conserved")" } ?? "not checked (no load in this run)")\
         \(checks.unreadAccounts > 0 ? " (\(checks.unreadAccounts) accounts not read back)" : "")
+        - balances below zero: \(checks.negativeBalances.map { "\($0)" } ?? "not checked (no load in this run)")
         - aborted and retryable (409): \(statuses["409", default: 0])
         """)
     }

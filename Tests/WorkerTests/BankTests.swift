@@ -189,7 +189,7 @@ extension WorkerSuites {
             #expect(statuses[200, default: 0] > 100, "most transfers commit: \(statuses)")
             let balances = try await bank.balances(accounts, round: "end")
             BankScenario.expectLedger(balances, opening: 1_000, transfers: transfers, answers: answers)
-            if `protocol` == "2pc" { #expect(balances.values.allSatisfy { $0 >= 0 }, "2PC never overdraws") }
+            #expect(balances.values.allSatisfy { $0 >= 0 }, "neither 2PC nor a staged saga overdraws")
             let statistics = worker.transactionStatistics
             print("hot accounts \(`protocol`): \(statuses), deadlocks \(statistics.deadlocks), timeouts \(statistics.timeouts)")
             #expect(statistics.committed == statuses[200, default: 0])

@@ -56,6 +56,7 @@ extension WorkerSuites {
             #expect(checks.repeatedResponses == 0, "no response record is repeated after a kill")
             #expect(checks.unreadAccounts == 0, "every account answers afterwards: no lock is held")
             #expect(checks.balanceTotal == checks.expectedBalanceTotal, "the sum of balances is conserved")
+            #expect(checks.negativeBalances == 0, "no balance below zero, with either protocol")
             #expect(Set(results.statuses.keys).isSubset(of: ["200", "409", "422"]), "statuses: \(results.statuses)")
 
             let log = try await Self.transactionLog(ycsb.id)
@@ -190,7 +191,7 @@ extension WorkerSuites {
             }
             #expect(checks.conflictingOutcomes == 0, "no request has two outcomes")
             #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log.suffix(800))")
-            #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0)
+            #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0 && checks.negativeBalances == 0)
             #expect(Set(results.statuses.keys).isSubset(of: ["200", "409", "422"]), "statuses: \(results.statuses)")
             print("broker outage: 10 s with 3,000 requests at 100/s; statuses \(results.statuses), \(checks.unanswered) unanswered, \(driver.log.components(separatedBy: "not confirmed by the broker").count - 1) sends not confirmed by the broker and \(resent) times requests the broker lost were sent again, \(checks.conflictingOutcomes) with two outcomes, \(checks.repeatedResponses) repeated response records; partitions recovered again after it: \(recoveredAgain); latency ms \(results.latencyMilliseconds ?? [:])")
         }
@@ -228,7 +229,7 @@ extension WorkerSuites {
             #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log)")
             #expect(checks.requests == 3_000 * Self.soak && checks.unanswered == 0 && checks.conflictingOutcomes == 0)
             #expect(Set(results.statuses.keys).isSubset(of: ["200", "422"]), "no transfer gave up: \(results.statuses)")
-            #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0)
+            #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0 && checks.negativeBalances == 0)
 
             // From the worker's stop line, e.g. `statefun.transactions.deadlocks=9`.
             func count(_ name: String) -> Int? {
@@ -275,7 +276,7 @@ extension WorkerSuites {
             #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log.suffix(800))")
             #expect(checks.requests == 120_000 * Self.soak && checks.unanswered == 0 && checks.conflictingOutcomes == 0)
             #expect(results.statuses.keys.sorted() == ["200"], "no transaction timed out: \(results.statuses)")
-            #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0)
+            #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0 && checks.negativeBalances == 0)
             print("overload: \(checks.requests) requests at 8,000/s for \(sending) s, backlog \(backlog) when sending ended, answered within \(drain.components.seconds) s after; worker memory peak \(peak) MB (bound \(Self.overloadMemoryBoundMegabytes)); statuses \(results.statuses); latency ms \(results.latencyMilliseconds ?? [:])")
         }
 

@@ -12,6 +12,7 @@ struct YCSBScenario {
             var conflictingOutcomes: Int
             var repeatedResponses: Int
             var balanceTotal: Int?
+            var negativeBalances: Int?
             var unreadAccounts: Int
             var expectedBalanceTotal: Int
         }
@@ -63,6 +64,7 @@ extension WorkerSuites {
             #expect(results.checks.requests == 600)
             #expect(results.checks.unanswered == 0 && results.checks.conflictingOutcomes == 0)
             #expect(results.checks.balanceTotal == results.checks.expectedBalanceTotal)
+            #expect(results.checks.negativeBalances == 0)
             #expect(results.statuses["200", default: 0] > 500, "statuses: \(results.statuses)")
             #expect(driver.log.contains("answered"), "live progress is printed")
             let csv = try String(contentsOfFile: output + "/progress.csv", encoding: .utf8)

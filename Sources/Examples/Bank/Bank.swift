@@ -126,7 +126,8 @@ public enum Bank {
                 guard current >= amount else { throw Refusal.insufficientFunds(id) }
                 updated = current - amount
             case "revert-deposit":
-                // A compensation must succeed: it may leave the balance negative for a while.
+                // A compensation must succeed. The staged transfer never runs this one (its deposit is
+                // the last stage); a one-stage saga's could leave the balance negative.
                 guard let current else { throw Refusal.unknownAccount(id) }
                 updated = try checked(current.subtractingReportingOverflow(amount))
             default:
@@ -158,11 +159,12 @@ public enum Bank {
         let planSaga: PlanBody = { _, message in
             let request = try message.decode(Request.self)
             let (from, to, amount) = try transferParts(request)
-            return TransactionPlan([
-                TransactionInvocation(Address(account, from), try Message(json: Change(op: "withdraw", amount: amount)),
-                                      compensation: try Message(json: Change(op: "deposit", amount: amount))),
-                TransactionInvocation(Address(account, to), try Message(json: Change(op: "deposit", amount: amount)),
-                                      compensation: try Message(json: Change(op: "revert-deposit", amount: amount))),
+            // Withdraw first, deposit second: a deposit is never taken back, so no balance goes below zero.
+            return TransactionPlan(stages: [
+                [TransactionInvocation(Address(account, from), try Message(json: Change(op: "withdraw", amount: amount)),
+                                       compensation: try Message(json: Change(op: "deposit", amount: amount)))],
+                [TransactionInvocation(Address(account, to), try Message(json: Change(op: "deposit", amount: amount)),
+                                       compensation: try Message(json: Change(op: "revert-deposit", amount: amount)))],
             ])
         }
         let outcome: OutcomeBody = { context, outcome in

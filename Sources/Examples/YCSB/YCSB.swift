@@ -138,7 +138,8 @@ public enum YCSB {
                 case "deposit":
                     updated = try checked(current.addingReportingOverflow(change.amount))
                 case "reverse-deposit":
-                    // A saga's compensation must succeed: it may leave the balance below zero for a while.
+                    // A compensation must succeed. The staged transfer never runs this one (its deposit
+                    // is the last stage); a one-stage saga's could leave the balance below zero.
                     updated = try checked(current.subtractingReportingOverflow(change.amount))
                 default:
                     throw Refusal.malformed("unknown account change \(change.op)")
@@ -188,9 +189,10 @@ public enum YCSB {
                     return TransactionPlan([TransactionInvocation(Address(account, from), withdraw),
                                             TransactionInvocation(Address(account, to), deposit)])
                 }
-                return TransactionPlan([
-                    TransactionInvocation(Address(account, from), withdraw, compensation: deposit),
-                    TransactionInvocation(Address(account, to), deposit, compensation: try Message(json: Change(op: "reverse-deposit", amount: amount))),
+                // Withdraw first, deposit second: a deposit is never taken back, so no balance goes below zero.
+                return TransactionPlan(stages: [
+                    [TransactionInvocation(Address(account, from), withdraw, compensation: deposit)],
+                    [TransactionInvocation(Address(account, to), deposit, compensation: try Message(json: Change(op: "reverse-deposit", amount: amount)))],
                 ])
             }
         }

@@ -369,8 +369,10 @@ extension CoordinatorEntry {
             writer.write(participant.readOnly)
             writer.write(participant.votedYes == nil ? 0 : participant.votedYes == true ? 1 : 2)
         }
-        writer.write(active.steps.count)
-        for step in active.steps { writer.write(step.rawValue) }
+        writer.write(active.saga.statuses.count)
+        for status in active.saga.statuses { writer.write(status.rawValue) }
+        writer.write(active.saga.stageStarts.count)
+        for start in active.saga.stageStarts { writer.write(start) }
         writer.write(active.results.count)
         for result in active.results { writer.write(optional: result) }
         writer.write(optional: active.failure)
@@ -408,13 +410,18 @@ extension CoordinatorEntry {
             transaction.participants.append(.init(address: address, invocations: indices, readOnly: readOnly,
                                                   votedYes: vote == 0 ? nil : vote == 1))
         }
+        var statuses: [SagaSteps.Status] = []
         for _ in 0..<(try reader.readCount()) {
             let raw = try reader.readInt()
-            guard let step = ActiveTransaction.StepStatus(rawValue: raw) else {
+            guard let status = SagaSteps.Status(rawValue: raw) else {
                 throw ByteReader.Malformed(description: "unknown step status \(raw)")
             }
-            transaction.steps.append(step)
+            statuses.append(status)
         }
+        var stageStarts: [Int] = []
+        for _ in 0..<(try reader.readCount()) { stageStarts.append(try reader.readInt()) }
+        transaction.saga = SagaSteps(statuses: statuses, stageStarts: stageStarts,
+                                     compensable: invocations.map { $0.compensation != nil })
         for _ in 0..<(try reader.readCount()) { transaction.results.append(try reader.readOptionalMessage()) }
         transaction.failure = try reader.readOptionalTransactionFailure()
         active = transaction

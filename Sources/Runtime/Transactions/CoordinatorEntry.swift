@@ -16,14 +16,6 @@ struct CoordinatorEntry: Sendable {
 
 /// A running transaction, as its coordinator tracks it.
 struct ActiveTransaction: Sendable {
-    enum StepStatus: Int, Sendable {
-        case running
-        case completed
-        case failed
-        case compensating
-        case compensated
-    }
-
     struct Participant: Sendable {
         var address: Address
         /// Indices of its invocations in the plan, in order.
@@ -42,8 +34,8 @@ struct ActiveTransaction: Sendable {
     var invocations: [TransactionInvocation]
     /// 2PC: one per distinct address.
     var participants: [Participant] = []
-    /// Saga: one per invocation.
-    var steps: [StepStatus] = []
+    /// Saga: its steps, one per invocation.
+    var saga = SagaSteps(stageStarts: [0], compensable: [])
     var results: [Message?]
     /// Why it failed, once a participant said no or a step failed.
     var failure: TransactionFailure?
@@ -52,9 +44,4 @@ struct ActiveTransaction: Sendable {
 
     /// 2PC: all participants voted yes.
     var allVotedYes: Bool { participants.allSatisfy { $0.votedYes == true } }
-
-    /// Saga: every step has its final status.
-    var sagaSettled: Bool {
-        failure == nil ? steps.allSatisfy { $0 == .completed } : steps.allSatisfy { $0 == .failed || $0 == .compensated }
-    }
 }

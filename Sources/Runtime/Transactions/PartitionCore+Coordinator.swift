@@ -63,12 +63,10 @@ extension PartitionCore {
             schedule(.transaction(.timeout(transaction.ref)), from: coordinator, to: coordinator,
                      at: now + transactionSettings.timeoutMilliseconds, token: Self.timeoutToken)
         case .saga:
-            transaction.steps = Array(repeating: .running, count: plan.invocations.count)
-            coordinators[coordinator]!.active = transaction
-            for (index, invocation) in plan.invocations.enumerated() {
-                send(.step(transaction.ref, coordinator: coordinator, index: Int32(index), message: invocation.message),
-                     from: coordinator, to: invocation.address, now: now)
-            }
+            transaction.saga = SagaSteps(stageStarts: plan.stageStarts, compensable: plan.invocations.map { $0.compensation != nil })
+            let actions = transaction.saga.start()
+            log(transaction, "started")
+            return perform(actions, of: transaction, now: now)
         }
         log(transaction, "started")
     }
@@ -161,63 +159,54 @@ extension PartitionCore {
 
     // MARK: Sagas
 
-    mutating func stepDone(_ ref: TransactionRef, index: Int, result: Message?, failure: TransactionFailure?, at coordinator: Address, now: Int64) {
-        guard var transaction = active(ref, at: coordinator), transaction.steps.indices.contains(index),
-              transaction.steps[index] == .running
-        else { return }
+    mutating func stepDone(_ ref: TransactionRef, index: Int, result: Message?, failure: TransactionFailure?,
+                           at coordinator: Address, now: Int64) {
+        guard var transaction = active(ref, at: coordinator), transaction.saga.isRunning(index) else { return }
         if let failure {
-            transaction.steps[index] = .failed
             if transaction.failure == nil {
                 transaction.failure = failure
-                for completed in transaction.steps.indices where transaction.steps[completed] == .completed {
-                    compensate(&transaction, step: completed, now: now)
-                }
                 log(transaction, "compensating")
             }
         } else {
             transaction.results[index] = result
-            transaction.steps[index] = .completed
-            // A step that completes after the saga failed is undone too.
-            if transaction.failure != nil { compensate(&transaction, step: index, now: now) }
         }
-        finishSagaIfSettled(transaction, now: now)
+        perform(transaction.saga.stepDone(index, failed: failure != nil), of: transaction, now: now)
     }
 
     mutating func compensated(_ ref: TransactionRef, index: Int, failure: TransactionFailure?, at coordinator: Address, now: Int64) {
-        guard var transaction = active(ref, at: coordinator), transaction.steps.indices.contains(index),
-              transaction.steps[index] == .compensating
-        else { return }
+        guard var transaction = active(ref, at: coordinator), transaction.saga.isCompensating(index) else { return }
         if failure != nil {
             // Tried again until it succeeds.
             return schedule(.transaction(.retryCompensation(ref, index: Int32(index))), from: coordinator, to: coordinator,
                             at: now + transactionSettings.compensationRetryMilliseconds,
                             token: "statefun/compensation-\(index)")
         }
-        transaction.steps[index] = .compensated
-        finishSagaIfSettled(transaction, now: now)
+        perform(transaction.saga.compensated(index), of: transaction, now: now)
     }
 
     mutating func retryCompensation(_ ref: TransactionRef, index: Int, at coordinator: Address, now: Int64) {
-        guard var transaction = active(ref, at: coordinator), transaction.steps.indices.contains(index),
-              transaction.steps[index] == .compensating
-        else { return }
-        compensate(&transaction, step: index, now: now)
+        guard let transaction = active(ref, at: coordinator), transaction.saga.isCompensating(index) else { return }
+        perform([.compensate(index)], of: transaction, now: now)
     }
 
-    private mutating func compensate(_ transaction: inout ActiveTransaction, step index: Int, now: Int64) {
-        let invocation = transaction.invocations[index]
-        guard let compensation = invocation.compensation else {
-            transaction.steps[index] = .compensated
-            return
+    /// Sends the steps and compensations the saga asks for, and ends it once settled.
+    private mutating func perform(_ actions: [SagaSteps.Action], of transaction: ActiveTransaction, now: Int64) {
+        for action in actions {
+            switch action {
+            case .run(let index):
+                let invocation = transaction.invocations[index]
+                send(.step(transaction.ref, coordinator: transaction.coordinator, index: Int32(index), message: invocation.message),
+                     from: transaction.coordinator, to: invocation.address, now: now)
+            case .compensate(let index):
+                let invocation = transaction.invocations[index]
+                guard let compensation = invocation.compensation else { continue }
+                send(.compensate(transaction.ref, coordinator: transaction.coordinator, index: Int32(index), message: compensation),
+                     from: transaction.coordinator, to: invocation.address, now: now)
+            case .finish:
+                return end(transaction, transaction.failure.map { .failed($0) } ?? .committed, now: now)
+            }
         }
-        transaction.steps[index] = .compensating
-        send(.compensate(transaction.ref, coordinator: transaction.coordinator, index: Int32(index), message: compensation),
-             from: transaction.coordinator, to: invocation.address, now: now)
-    }
-
-    private mutating func finishSagaIfSettled(_ transaction: ActiveTransaction, now: Int64) {
-        guard transaction.sagaSettled else { return store(transaction) }
-        end(transaction, transaction.failure.map { .failed($0) } ?? .committed, now: now)
+        store(transaction)
     }
 
     // MARK: End

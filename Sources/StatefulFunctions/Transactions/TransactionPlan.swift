@@ -2,7 +2,8 @@
 public enum TransactionProtocol: String, Sendable, Codable {
     /// Serializable: two-phase commit over strict two-phase locking. All invocations apply, or none.
     case twoPhaseCommit = "2pc"
-    /// Steps run at once without locks; after a failed step every completed step is compensated.
+    /// Steps run without locks, stage after stage (see `TransactionPlan`); after a failed step
+    /// the completed steps are compensated, the latest stage first.
     case saga
 }
 
@@ -36,13 +37,38 @@ public struct TransactionInvocation: Sendable {
 
 /// What a coordinator returns for a request: the invocations that make up the transaction.
 /// Side effects that depend on the outcome run in the coordinator's outcome handler.
+///
+/// A saga runs its plan in stages: the steps of a stage run in parallel, and a stage starts
+/// once every step of the one before completed. When a step fails, no later stage starts, and
+/// the completed steps are compensated stage by stage, the latest first (the steps of one
+/// stage in parallel). A transfer that withdraws in its first stage and deposits in its second
+/// never deposits money it could not withdraw, so no compensation can take an account below
+/// zero. A one-stage saga runs every step at once: faster, but a step's effect is visible to
+/// others before a sibling step fails, and its compensation may then undo an effect that was
+/// already used (a deposit spent before it is taken back). 2PC runs every invocation at once,
+/// whatever the stages, since nothing applies before all voted yes.
 public struct TransactionPlan: Sendable {
-    /// The invocations of the transaction; `TransactionOutcome.results` follows this order.
+    /// The invocations of the transaction, stage after stage; `TransactionOutcome.results`
+    /// follows this order.
     public var invocations: [TransactionInvocation]
+    /// Where each stage starts in `invocations`: `[0]` for one stage.
+    public var stageStarts: [Int]
 
-    /// A plan of these invocations.
+    /// A plan of these invocations, in one stage.
     public init(_ invocations: [TransactionInvocation]) {
         self.invocations = invocations
+        stageStarts = [0]
+    }
+
+    /// A plan of these stages, run one after the other by a saga. Empty stages are left out.
+    public init(stages: [[TransactionInvocation]]) {
+        invocations = []
+        stageStarts = []
+        for stage in stages where !stage.isEmpty {
+            stageStarts.append(invocations.count)
+            invocations += stage
+        }
+        if stageStarts.isEmpty { stageStarts = [0] }
     }
 }
 
