@@ -37,6 +37,8 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "Milliseconds after which an undecided 2PC transaction is aborted and reported retryable.")
     var transactionTimeout: Int64 = 10_000
     @Option(help: "Restarts of a deadlock victim before it is reported retryable.") var maxDeadlockRetries = 10
+    @Option(help: "Milliseconds a worker that stopped answering keeps its partitions (session.timeout.ms of its group).")
+    var sessionTimeout = 1_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(name: .customLong("kafka"), help: "A librdkafka property, as name=value (repeatable).",
             transform: { try KafkaPropertyAssignment(parsing: $0) })
@@ -56,6 +58,7 @@ struct StatefunWorker: AsyncParsableCommand {
         where value < 1 {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
+        guard sessionTimeout >= 100 else { throw ValidationError("--session-timeout must be at least 100 ms, got \(sessionTimeout)") }
         guard outputLinger >= 0 else { throw ValidationError("--output-linger must be at least 0, got \(outputLinger)") }
     }
 
@@ -81,6 +84,7 @@ struct StatefunWorker: AsyncParsableCommand {
         configuration.maxRecordBytes = maxRecordBytes
         configuration.transactionTimeoutMilliseconds = transactionTimeout
         configuration.maxDeadlockRetries = maxDeadlockRetries
+        configuration.sessionTimeoutMilliseconds = sessionTimeout
         configuration.crashAfter = crashAfter
         configuration.kafkaProperties = KafkaPropertyAssignment.properties(kafkaProperties)
         let logger = Logger(label: "statefun.worker")

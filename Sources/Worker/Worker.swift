@@ -48,6 +48,8 @@ public final class Worker: Service {
         let inputs = [configuration.internalTopic] + application.ingresses.map(\.topic)
 
         var groupConfiguration = consumerConfiguration(group: configuration.applicationID)
+        groupConfiguration.sessionTimeoutMilliseconds = configuration.sessionTimeoutMilliseconds
+        // Range gives partition k of every input to the same member: key partition k is one unit.
         groupConfiguration.properties["partition.assignment.strategy"] = "range"
         // Positions live in the checkpoints: a partition is read from the start until its
         // recovery seeks to them, and nothing is ever committed under the group.

@@ -36,6 +36,12 @@ public struct WorkerConfiguration: Sendable {
     public var maxDeadlockRetries = 10
     /// A partition reports changed waits to the deadlock detector at most this often. Default 20 ms.
     public var deadlockDetectionIntervalMilliseconds: Int64 = 20
+    /// `session.timeout.ms` of the worker's group membership: how long a worker that stopped
+    /// answering (killed, paused) keeps its partitions before the group gives them to the
+    /// others. Heartbeats go every third of it. Default 1,000 ms: on the local broker a
+    /// rebalance costs about 3 s on top (see docs/reliability.md), and a shorter timeout is the
+    /// largest part of recovering fast. Raise it where pauses (e.g. of a VM) are longer.
+    public var sessionTimeoutMilliseconds = 1_000
     /// Replication factor of topics the worker creates. Default 1.
     public var replicationFactor = 1
     /// How long outputs (egress records, messages to partitions of other workers) wait to fill
