@@ -13,7 +13,7 @@ patterns=(
     'before .{1,40} was added'
     'tried an[d] dropped'
 )
-allowed='session\.timeout|sessionTimeout|session timeout|group session'
+allowed='session\.timeout|session-timeout|sessionTimeout|session timeout|group session'
 paths=(README.md docs Sources Tests scripts Benchmarks docker docker-compose.yml Package.swift)
 
 found=0

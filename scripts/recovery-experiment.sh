@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # How long the engine takes to process every partition again after a worker is killed with
-# SIGKILL, under YCSB-T traffic (release builds, a fresh broker). Prints one line per kill and
-# a summary with the median and the maximum.
+# SIGKILL, under YCSB-T traffic (release builds, a fresh broker). A worker is killed every
+# INTERVAL seconds whether or not the last kill's recovery finished. Prints one line per kill,
+# a summary with the median and the maximum, and the driver's statuses and checks.
 #
-#   ./scripts/recovery-experiment.sh                # 2 workers, 5 kills, each replaced at once
+#   ./scripts/recovery-experiment.sh                # 2 workers, 5 kills 8 s apart, each replaced at once
 #   REPLACE=0 WORKERS=3 KILLS=2 ./scripts/recovery-experiment.sh   # the survivors take over
+#   PROTOCOL=saga ./scripts/recovery-experiment.sh
 #
 # Recovered means: every key partition logged `partition recovered` again since the kill (as
-# the fault suite's kill test counts it). KILLS (5), WORKERS (2), REPLACE (1), PARTITIONS (4),
-# RATE (200 req/s, 50% 2PC transfers, 1,000 accounts) and WORKER_ARGS (more worker options)
-# adjust the run. Logs go to Benchmarks/results/recovery/.
+# the fault suite's kill test counts it); a kill not recovered when the next one comes counts
+# as INTERVAL. KILLS (5), INTERVAL (8), WORKERS (2), REPLACE (1), PARTITIONS (4), PROTOCOL
+# (2pc), RATE (200 req/s: 25% reads, 25% updates, 50% transfers over 1,000 accounts) and
+# WORKER_ARGS (more worker options) adjust the run. Logs go to Benchmarks/results/recovery/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 KILLS=${KILLS:-5}
+INTERVAL=${INTERVAL:-8}
+PROTOCOL=${PROTOCOL:-2pc}
 WORKERS=${WORKERS:-2}
 REPLACE=${REPLACE:-1}
 PARTITIONS=${PARTITIONS:-4}
@@ -57,13 +62,13 @@ for _ in $(seq 1 "$WORKERS"); do
 done
 for _ in $(seq 1 600); do [ "$(recovered)" -ge "$PARTITIONS" ] && break; sleep 0.1; done
 .build/release/ycsb-driver --bootstrap "$BROKER" --output "$RESULTS/driver" --records 1000 --rate "$RATE" \
-    --seconds $((KILLS * 12 + 20)) --transfer 50 --read 25 --update 25 >"$RESULTS/driver.log" 2>&1 &
+    --seconds $((KILLS * INTERVAL + 10)) --transfer 50 --read 25 --update 25 --protocol "$PROTOCOL" >"$RESULTS/driver.log" 2>&1 &
 DRIVER=$!
 for _ in $(seq 1 1200); do grep -q "run:" "$RESULTS/driver.log" && break; sleep 0.1; done
 
 times=()
+sleep 4
 for kill in $(seq 1 "$KILLS"); do
-    sleep 4
     before=$(recovered)
     slot=$((RANDOM % ${#ALIVE[@]}))
     killed_at=$(now)
@@ -77,17 +82,22 @@ for kill in $(seq 1 "$KILLS"); do
         unset "ALIVE[$slot]"
         ALIVE=("${ALIVE[@]}")
     fi
-    for _ in $(seq 1 1200); do
-        [ $(($(recovered) - before)) -ge "$PARTITIONS" ] && break
+    next_kill=$(echo "$killed_at + $INTERVAL" | bc)
+    seconds=$INTERVAL
+    while [ "$(echo "$(now) < $next_kill" | bc)" = 1 ]; do
+        if [ $(($(recovered) - before)) -ge "$PARTITIONS" ]; then
+            seconds=$(echo "$(now) - $killed_at" | bc)
+            break
+        fi
         sleep 0.05
     done
-    seconds=$(echo "$(now) - $killed_at" | bc)
     times+=("$seconds")
     printf "kill %d: every partition processing again after %.2f s\n" "$kill" "$seconds"
+    while [ "$(echo "$(now) < $next_kill" | bc)" = 1 ]; do sleep 0.1; done
 done
 wait "$DRIVER" || true
 sorted=$(printf "%s\n" "${times[@]}" | sort -n)
 median=$(echo "$sorted" | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }')
-printf "recovery over %d kills (%d workers, %s): median %.2f s, max %.2f s\n" "$KILLS" "$WORKERS" \
+printf "recovery over %d kills %d s apart (%s, %d workers, %s): median %.2f s, max %.2f s\n" "$KILLS" "$INTERVAL" "$PROTOCOL" "$WORKERS" \
     "$([ "$REPLACE" = 1 ] && echo "each replaced at once" || echo "not replaced")" "$median" "$(echo "$sorted" | tail -1)"
 grep -E "statuses|answered exactly|sum of|below zero" "$RESULTS/driver.log" || true
