@@ -66,6 +66,10 @@ final class PartitionTask: Sendable {
 
     let partition: Int32
     let mailbox = Mailbox<Event>()
+    /// Whether other partitions of this worker hand messages to it in memory: once it has
+    /// recovered and positioned its inputs. Until then they go through the internal topic, so
+    /// that a recovery that fails loses none of them.
+    let acceptsLocalMessages = Atomic<Bool>(false)
     /// Input records handed to this task and not yet processed; the dispatcher pauses the
     /// partition's inputs above a limit, the task resumes them once it has caught up.
     let backlog: InputBacklog
@@ -112,8 +116,9 @@ final class PartitionTask: Sendable {
             case .failed(let reason): mailbox.post(.failed(reason))
             }
         }
-        // Ending without every epoch stable fails the other partitions if they may depend on
-        // this run's lost epochs: if it handed them messages.
+        // A failure once other partitions could hand it messages fails them all: they may
+        // depend on its lost epochs, and messages they handed it in memory are lost with it;
+        // recovering, they send again what it did not acknowledge.
         var clean = false
         defer { dependencies.stability.end(partition, incarnation: incarnation, clean: clean) }
         var loop = Loop(task: self, core: recovered.core, incarnation: incarnation, recovered: recovered)
@@ -121,12 +126,13 @@ final class PartitionTask: Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 loop.releaseRecovered(skipping: found, group: &group)
                 try await dependencies.recovered(partition, loop.core.positions)
+                acceptsLocalMessages.store(true, ordering: .releasing)
                 defer { group.cancelAll() }
                 try await loop.run(group: &group)
             }
         } catch {
             stopCallbacks = loop.stopSignals
-            clean = !loop.handedOverSpeculatively
+            clean = !acceptsLocalMessages.load(ordering: .acquiring)
             throw error
         }
         clean = true
@@ -181,8 +187,6 @@ final class PartitionTask: Sendable {
         /// Messages for other partitions not handed over when sent: they go with the epoch's
         /// outputs once it is stable.
         var unposted: Set<MessageID> = []
-        /// Whether messages of epochs not yet stable went to other partitions.
-        var handedOverSpeculatively = false
         var written: [Int64: ClosedEpoch] = [:]
         var inFlight = 0
         /// The latest epoch handed to the checkpoint log; the next one is handed over after it.
@@ -190,6 +194,8 @@ final class PartitionTask: Sendable {
         /// The latest outputs handed to the producer; the next ones are handed over after them.
         var lastRelease: Task<PendingDelivery, any Error>?
         var lastClose: UInt64 = 0
+        /// Epochs closed in this run.
+        var closedEpochs = 0
         var lastSnapshotEpoch: Int64 = 0
         /// The one pending wake-up. An earlier one replaces it (cancelled, so sleepers do not
         /// pile up: a task group's cost per finished child grows with its live children).
@@ -399,6 +405,10 @@ final class PartitionTask: Sendable {
             let snapshot = core.epoch - lastSnapshotEpoch >= Int64(configuration.snapshotEveryEpochs)
             handOverLocal()
             guard let closed = try core.closeEpoch(snapshot: snapshot) else { return }
+            closedEpochs += 1
+            if let fault = configuration.partitionFault, fault.fires(partition: task.partition, closedEpochs: closedEpochs) {
+                throw WorkerError(.checkpointFailed, "partition \(task.partition): injected fault, epoch \(closed.record.epoch) not written")
+            }
             var record = closed.record
             record.lineage = EpochLineage(
                 incarnation: incarnation, previous: previous,
@@ -449,9 +459,7 @@ final class PartitionTask: Sendable {
             var byTarget: [Int32: [Envelope]] = [:]
             for (envelope, target) in sent { byTarget[target, default: []].append(envelope) }
             for (target, envelopes) in byTarget {
-                if deps.router.localTask(target)?.mailbox.post(.local(envelopes, from: from)) == true {
-                    handedOverSpeculatively = true
-                } else {
+                if deps.router.localTask(target)?.mailbox.post(.local(envelopes, from: from)) != true {
                     unposted.formUnion(envelopes.map(\.id))
                 }
             }

@@ -237,7 +237,7 @@ final class TaskRegistry: PartitionRouter {
     func task(_ partition: Int32) -> PartitionTask? { state.withLock { $0.tasks[partition] } }
 
     func localTask(_ partition: Int32) -> PartitionTask? {
-        guard let task = task(partition), !task.mailbox.isClosed else { return nil }
+        guard let task = task(partition), task.acceptsLocalMessages.load(ordering: .acquiring), !task.mailbox.isClosed else { return nil }
         return task
     }
 

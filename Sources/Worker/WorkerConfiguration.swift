@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Runtime
+import Synchronization
 
 /// Settings of a worker. Workers with the same `applicationID` share the partitions.
 public struct WorkerConfiguration: Sendable {
@@ -56,6 +57,9 @@ public struct WorkerConfiguration: Sendable {
     /// Fault tests only: the process kills itself with SIGKILL as soon as the broker has a
     /// 2PC coordinator's step of this kind. nil (never) by default.
     public var crashAfter: CrashPoint?
+    /// Fault tests only: one partition's task fails once, as if a checkpoint write had failed.
+    /// nil (never) by default.
+    public var partitionFault: PartitionFault?
 
     public init(bootstrapServers: String, applicationID: String) {
         self.bootstrapServers = bootstrapServers
@@ -99,5 +103,28 @@ public enum CrashPoint: String, Sendable, CaseIterable {
         case .prepare: step.state == "started"
         case .decision: ["committed", "failed", "aborted"].contains(step.state)
         }
+    }
+}
+
+/// A fault for tests: the task of `partition` fails once, right after closing its
+/// `afterEpochs`-th epoch of a run, before writing it (as a failed checkpoint write would). The
+/// worker then recovers the partition like after any failure.
+public final class PartitionFault: Sendable {
+    public let partition: Int32
+    public let afterEpochs: Int
+    private let fired = Atomic<Bool>(false)
+
+    public init(partition: Int32, afterEpochs: Int) {
+        self.partition = partition
+        self.afterEpochs = afterEpochs
+    }
+
+    /// Whether the fault has happened.
+    public var hasFired: Bool { fired.load(ordering: .acquiring) }
+
+    /// True exactly once: for `partition` once it closed `afterEpochs` epochs.
+    func fires(partition: Int32, closedEpochs: Int) -> Bool {
+        partition == self.partition && closedEpochs >= afterEpochs
+            && fired.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
     }
 }

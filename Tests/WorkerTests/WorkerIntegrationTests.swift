@@ -6,11 +6,15 @@ import Testing
 import Worker
 
 /// A relay passes a hop count along ids r0, r1, ... (spread over partitions) and writes an
-/// egress record at the end; a timer function answers after a delay.
+/// egress record at the end; a timer function answers after a delay; forwarders send each
+/// record on to one tally, which only counts (it sends nothing) and writes each count.
 private enum TestApp {
     static let relay: TypeName = "test/relay"
     static let timer: TypeName = "test/timer"
+    static let forward: TypeName = "test/forward"
+    static let tally: TypeName = "test/tally"
     static let visits = ValueSpec<Int>("visits")
+    static let count = ValueSpec<Int>("count")
 
     struct Hop: Codable { var remaining: Int; var trail: [String] }
 
@@ -37,6 +41,13 @@ private enum TestApp {
                 context.send(Message(text: "\"fire\""), to: context.address, after: .milliseconds(delay))
             }
         }
+        app.bind(forward) { context, message in context.send(message, to: Address(tally, "total")) }
+        app.bind(tally, states: [count]) { context, _ in
+            let counted = (try context.get(count) ?? 0) + 1
+            try context.set(count, counted)
+            context.egress(EgressRecord(topic: "\(id)-out", key: "tally", value: "\(counted)"))
+        }
+        app.ingress(IngressBinding(topic: "\(id)-forward", type: forward, codec: .raw))
         app.ingress(IngressBinding(topic: "\(id)-relay", type: relay))
         app.ingress(IngressBinding(topic: "\(id)-timer", type: timer))
         return app
@@ -102,6 +113,29 @@ extension WorkerSuites {
                 #expect(out.records.map(\.valueText) == [(0...9).map { "r\($0)" }.joined(separator: ",")])
                 let partitions = Set((0...9).map { Murmur2Partitioner.partition(forKey: "r\($0)", partitionCount: 4) })
                 #expect(partitions.count > 1, "the chain really spans partitions")
+            }
+        }
+
+        /// The tally's partition only receives messages from the forwarders' partitions, in
+        /// memory, and fails once mid-stream before its epoch is written. The worker's other
+        /// partitions start over with it and hand it again what it had not acknowledged: every
+        /// record is counted exactly once.
+        @Test func aPartitionThatFailsAloneGetsItsMessagesAgain() async throws {
+            let tallyPartition = Murmur2Partitioner.partition(forKey: "total", partitionCount: 4)
+            let fault = PartitionFault(partition: tallyPartition, afterEpochs: 20)
+            try await withTestWorker("partition-fault", outputs: ["out"], configure: { $0.partitionFault = fault }) { id, producer, readers in
+                let out = readers["out"]!
+                for index in 0..<300 {
+                    try await producer.send(ProducerRecord(topic: "\(id)-forward", key: "f\(index % 30)", value: "x"))
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                try await out.wait("the 300th count") { $0.contains { $0.valueText == "300" } }
+                try await out.waitUntilQuiet("the counts")
+                #expect(fault.hasFired, "the tally's partition failed mid-stream")
+                let counts = out.records.compactMap(\.valueText).compactMap(Int.init)
+                #expect(Set(counts) == Set(1...300), "every record counted once, none lost")
+                let idsByCount = Dictionary(grouping: out.records, by: \.valueText).mapValues { Set($0.compactMap { $0.headerText(WorkerHeaders.id) }) }
+                #expect(idsByCount.values.allSatisfy { $0.count == 1 }, "a repeated count is a repeat of one egress record")
             }
         }
 
