@@ -33,72 +33,20 @@ public final class Worker: Service {
     public func run() async throws {
         let admin = try KafkaAdmin(configuration: adminConfiguration())
         try await Topics(configuration: configuration, application: application).ensure(admin)
-
-        // Checkpoints hold every output back, so they go out at once; outputs wait up to
-        // `outputLingerMilliseconds` to fill batches (see WorkerConfiguration).
-        var checkpointConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers)
-        checkpointConfiguration.lingerMilliseconds = 0
-        checkpointConfiguration.properties = configuration.kafkaProperties
-        var outputConfiguration = checkpointConfiguration
-        outputConfiguration.lingerMilliseconds = configuration.outputLingerMilliseconds
-        let checkpointProducer = try KafkaProducer(configuration: checkpointConfiguration, logger: logger)
-        let producer = try KafkaProducer(configuration: outputConfiguration, logger: logger)
+        let (checkpointProducer, producer) = try makeProducers()
         let snapshotIndex = try KafkaConsumer(configuration: consumerConfiguration(group: configuration.snapshotGroup), logger: logger)
         let registry = TaskRegistry()
         let inputs = [configuration.internalTopic] + application.ingresses.map(\.topic)
-
-        var groupConfiguration = consumerConfiguration(group: configuration.applicationID)
-        groupConfiguration.sessionTimeoutMilliseconds = configuration.sessionTimeoutMilliseconds
-        // Range gives partition k of every input to the same member: key partition k is one unit.
-        groupConfiguration.properties["partition.assignment.strategy"] = "range"
-        // Positions live in the checkpoints: a partition is read from the start until its
-        // recovery seeks to them, and nothing is ever committed under the group.
-        groupConfiguration.startsAtCommittedOffsets = false
-        groupConfiguration.willRevokePartitions = { [configuration, logger] partitions in
-            // Blocks the group until the partitions' last epochs are durable, so their next
-            // owner recovers everything.
-            let keyPartitions = partitions.filter { $0.topic == configuration.internalTopic }.map(\.partition)
-            registry.stopBlocking(keyPartitions, logger: logger)
-        }
-        let consumer = try KafkaConsumer(configuration: groupConfiguration, logger: logger)
+        let consumer = try makeGroupConsumer(registry: registry)
         try consumer.subscribe(topics: inputs)
         logger.info("worker started", metadata: [
             "statefun.application": "\(configuration.applicationID)", "statefun.partitions": "\(configuration.partitions)",
             "statefun.inputs": "\(inputs)",
         ])
-
-        let partitionCount = configuration.partitions
-        let pause: @Sendable (Int32) -> Void = { [logger] partition in
-            do { try consumer.pause(inputs.map { TopicPartition($0, partition) }) } catch {
-                logger.error("cannot pause the inputs of partition \(partition): \(error)")
-            }
-        }
-        let resume: @Sendable (Int32) -> Void = { [logger] partition in
-            do { try consumer.resume(inputs.map { TopicPartition($0, partition) }) } catch {
-                logger.error("cannot resume the inputs of partition \(partition): \(error)")
-            }
-        }
-        let dependencies = PartitionTask.Dependencies(
-            configuration: configuration, application: application, producer: producer,
-            log: CheckpointLog(configuration: configuration, producer: checkpointProducer, snapshotIndex: snapshotIndex, logger: logger),
-            stability: StabilityLog(producer: checkpointProducer, topic: configuration.stabilityTopic, logger: logger),
-            router: registry,
-            partitionOf: { Murmur2Partitioner.partition(forKey: $0.id, partitionCount: partitionCount) },
-            logger: logger,
-            recovered: { [logger] partition, positions in
-                try await InputPositioner(inputs: inputs, seek: { try await consumer.seek($0) }, resume: resume, logger: logger)
-                    .position(partition, from: positions)
-            },
-            resumeInputs: resume,
-            pauseInputs: pause,
-            refetch: { [logger] offset in
-                // Nothing else fetches the records again: a refused seek is retried for a while
-                // (it is refused for good once the group has taken the partition away).
-                do {
-                    try await seekRetrying([offset], attempts: 20, pause: .milliseconds(100), seek: { try await consumer.seek($0) })
-                } catch { logger.warning("cannot fetch \(offset) again: \(error)") }
-            },
-            countTransactions: { [self] counts in statistics.withLock { $0.add(counts) } })
+        let inputControl = InputControl(consumer: consumer, inputs: inputs, logger: logger)
+        let dependencies = partitionDependencies(
+            producer: producer, checkpointProducer: checkpointProducer, snapshotIndex: snapshotIndex, registry: registry,
+            consumer: consumer, inputControl: inputControl)
 
         let control = Mailbox<Control>()
         try await withThrowingDiscardingTaskGroup { group in
@@ -111,33 +59,11 @@ public final class Worker: Service {
             }
             loop: while true {
                 for event in await control.next() {
-                    switch event {
-                    case .shutdown:
-                        break loop
-                    case .consumer(.partitionsAssigned(let partitions)):
-                        // Inputs stay paused until their partition has recovered and seeked.
-                        try? consumer.pause(partitions)
-                        for partition in partitions where partition.topic == configuration.internalTopic {
-                            guard let ownership = registry.assign(partition.partition) else { continue }
-                            group.addTask {
-                                await Self.keepRunning(partition.partition, ownership: ownership, registry: registry, dependencies: dependencies)
-                            }
+                    guard case .consumer(let event) = event else { break loop }
+                    handle(event, registry: registry, inputControl: inputControl, consumer: consumer) { partition, ownership in
+                        group.addTask {
+                            await Self.keepRunning(partition, ownership: ownership, registry: registry, dependencies: dependencies)
                         }
-                    case .consumer(.records(let records)):
-                        for (partition, batch) in Dictionary(grouping: records, by: \.partition) {
-                            guard let task = registry.task(partition) else { continue }
-                            task.mailbox.post(.records(batch))
-                            // Bounded memory: stop fetching for a partition that falls behind.
-                            if task.backlog.queued(batch.count) {
-                                logger.debug("inputs paused: partition is behind", metadata: ["statefun.partition": "\(partition)"])
-                                pause(partition)
-                                if task.backlog.shouldResumeAfterPause() { resume(partition) }
-                            }
-                        }
-                    case .consumer(.error(let error)):
-                        logger.warning("consumer: \(error)")
-                    case .consumer(.partitionsRevoked), .consumer(.endOfPartition):
-                        break
                     }
                 }
             }
@@ -152,6 +78,98 @@ public final class Worker: Service {
         do { try await producer.shutdown() } catch { failure = error }
         try await checkpointProducer.shutdown()
         if let failure { throw failure }
+        logStatistics()
+    }
+
+    /// The checkpoint producer and the output producer. Checkpoints hold every output back, so
+    /// they go out at once; outputs wait up to `outputLingerMilliseconds` to fill batches (see
+    /// WorkerConfiguration).
+    private func makeProducers() throws -> (checkpoints: KafkaProducer, outputs: KafkaProducer) {
+        var checkpointConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers)
+        checkpointConfiguration.lingerMilliseconds = 0
+        checkpointConfiguration.properties = configuration.kafkaProperties
+        var outputConfiguration = checkpointConfiguration
+        outputConfiguration.lingerMilliseconds = configuration.outputLingerMilliseconds
+        return (try KafkaProducer(configuration: checkpointConfiguration, logger: logger),
+                try KafkaProducer(configuration: outputConfiguration, logger: logger))
+    }
+
+    /// The consumer of the application's group, which assigns this worker its key partitions.
+    private func makeGroupConsumer(registry: TaskRegistry) throws -> KafkaConsumer {
+        var groupConfiguration = consumerConfiguration(group: configuration.applicationID)
+        groupConfiguration.sessionTimeoutMilliseconds = configuration.sessionTimeoutMilliseconds
+        // Range gives partition k of every input to the same member: key partition k is one unit.
+        groupConfiguration.properties["partition.assignment.strategy"] = "range"
+        // Positions live in the checkpoints: a partition is read from the start until its
+        // recovery seeks to them, and nothing is ever committed under the group.
+        groupConfiguration.startsAtCommittedOffsets = false
+        groupConfiguration.willRevokePartitions = { [configuration, logger] partitions in
+            // Blocks the group until the partitions' last epochs are durable, so their next
+            // owner recovers everything.
+            let keyPartitions = partitions.filter { $0.topic == configuration.internalTopic }.map(\.partition)
+            registry.stopBlocking(keyPartitions, logger: logger)
+        }
+        return try KafkaConsumer(configuration: groupConfiguration, logger: logger)
+    }
+
+    private func partitionDependencies(
+        producer: KafkaProducer, checkpointProducer: KafkaProducer, snapshotIndex: KafkaConsumer, registry: TaskRegistry,
+        consumer: KafkaConsumer, inputControl: InputControl
+    ) -> PartitionTask.Dependencies {
+        let partitionCount = configuration.partitions, inputs = inputControl.inputs
+        return PartitionTask.Dependencies(
+            configuration: configuration, application: application, producer: producer,
+            log: CheckpointLog(configuration: configuration, producer: checkpointProducer, snapshotIndex: snapshotIndex, logger: logger),
+            stability: StabilityLog(producer: checkpointProducer, topic: configuration.stabilityTopic, logger: logger),
+            router: registry,
+            partitionOf: { Murmur2Partitioner.partition(forKey: $0.id, partitionCount: partitionCount) },
+            logger: logger,
+            recovered: { [logger] partition, positions in
+                try await InputPositioner(inputs: inputs, seek: { try await consumer.seek($0) }, resume: inputControl.resume, logger: logger)
+                    .position(partition, from: positions)
+            },
+            resumeInputs: inputControl.resume,
+            pauseInputs: inputControl.pause,
+            refetch: { [logger] offset in
+                // Nothing else fetches the records again: a refused seek is retried for a while
+                // (it is refused for good once the group has taken the partition away).
+                do {
+                    try await seekRetrying([offset], attempts: 20, pause: .milliseconds(100), seek: { try await consumer.seek($0) })
+                } catch { logger.warning("cannot fetch \(offset) again: \(error)") }
+            },
+            countTransactions: { [self] counts in statistics.withLock { $0.add(counts) } })
+    }
+
+    /// Acts on one event of the group consumer; `start` runs a newly assigned key partition.
+    private func handle(_ event: KafkaConsumerEvent, registry: TaskRegistry, inputControl: InputControl, consumer: KafkaConsumer,
+                        start: (Int32, UInt64) -> Void) {
+        switch event {
+        case .partitionsAssigned(let partitions):
+            // Inputs stay paused until their partition has recovered and seeked.
+            try? consumer.pause(partitions)
+            for partition in partitions where partition.topic == configuration.internalTopic {
+                guard let ownership = registry.assign(partition.partition) else { continue }
+                start(partition.partition, ownership)
+            }
+        case .records(let records):
+            for (partition, batch) in Dictionary(grouping: records, by: \.partition) {
+                guard let task = registry.task(partition) else { continue }
+                task.mailbox.post(.records(batch))
+                // Bounded memory: stop fetching for a partition that falls behind.
+                if task.backlog.queued(batch.count) {
+                    logger.debug("inputs paused: partition is behind", metadata: ["statefun.partition": "\(partition)"])
+                    inputControl.pause(partition)
+                    if task.backlog.shouldResumeAfterPause() { inputControl.resume(partition) }
+                }
+            }
+        case .error(let error):
+            logger.warning("consumer: \(error)")
+        case .partitionsRevoked, .endOfPartition:
+            break
+        }
+    }
+
+    private func logStatistics() {
         let counts = transactionStatistics
         logger.info("worker stopped", metadata: [
             "statefun.transactions.committed": "\(counts.committed)", "statefun.transactions.failed": "\(counts.failed)",
@@ -273,6 +291,25 @@ final class TaskRegistry: PartitionRouter {
                 state.assigned[partition] = nil
                 return state.tasks[partition]
             }
+        }
+    }
+}
+
+/// Pauses and resumes the inputs of a key partition: partition k of every input topic.
+struct InputControl: Sendable {
+    let consumer: KafkaConsumer
+    let inputs: [String]
+    let logger: Logger
+
+    func pause(_ partition: Int32) {
+        do { try consumer.pause(inputs.map { TopicPartition($0, partition) }) } catch {
+            logger.error("cannot pause the inputs of partition \(partition): \(error)")
+        }
+    }
+
+    func resume(_ partition: Int32) {
+        do { try consumer.resume(inputs.map { TopicPartition($0, partition) }) } catch {
+            logger.error("cannot resume the inputs of partition \(partition): \(error)")
         }
     }
 }

@@ -108,31 +108,8 @@ public enum Bank {
         var app = Application(name: "bank")
         app.bind(account, states: [balance]) { context, message in
             let change = try message.decode(Change.self)
-            let amount = change.amount ?? 0
             let current = try context.get(balance)
-            let id = context.address.id
-            var updated: Int
-            switch change.op {
-            case "open":
-                updated = amount
-            case "balance":
-                guard let current else { throw Refusal.unknownAccount(id) }
-                updated = current
-            case "deposit":
-                guard let current else { throw Refusal.unknownAccount(id) }
-                updated = try checked(current.addingReportingOverflow(amount))
-            case "withdraw":
-                guard let current else { throw Refusal.unknownAccount(id) }
-                guard current >= amount else { throw Refusal.insufficientFunds(id) }
-                updated = current - amount
-            case "revert-deposit":
-                // A compensation must succeed. The staged transfer never runs this one (its deposit is
-                // the last stage); a one-stage saga's could leave the balance negative.
-                guard let current else { throw Refusal.unknownAccount(id) }
-                updated = try checked(current.subtractingReportingOverflow(amount))
-            default:
-                throw StatefulFunctionError(.messageDecoding, "unknown account operation \(change.op)")
-            }
+            let updated = try apply(change, to: current, of: context.address.id)
             if updated != current { try context.set(balance, updated) }
             if context.caller != nil {
                 // Called by a coordinator (or another function): the new balance is the result.
@@ -147,44 +124,11 @@ public enum Bank {
             context.egress(try response(Response(request_id: requestID, status: refusal.status, reason: refusal.description),
                                         topic: responsesTopic))
         }
-
-        let plan2PC: PlanBody = { _, message in
-            let request = try message.decode(Request.self)
-            let (from, to, amount) = try transferParts(request)
-            return TransactionPlan([
-                TransactionInvocation(Address(account, from), try Message(json: Change(op: "withdraw", amount: amount))),
-                TransactionInvocation(Address(account, to), try Message(json: Change(op: "deposit", amount: amount))),
-            ])
-        }
-        let planSaga: PlanBody = { _, message in
-            let request = try message.decode(Request.self)
-            let (from, to, amount) = try transferParts(request)
-            // Withdraw first, deposit second: a deposit is never taken back, so no balance goes below zero.
-            return TransactionPlan(stages: [
-                [TransactionInvocation(Address(account, from), try Message(json: Change(op: "withdraw", amount: amount)),
-                                       compensation: try Message(json: Change(op: "deposit", amount: amount)))],
-                [TransactionInvocation(Address(account, to), try Message(json: Change(op: "deposit", amount: amount)),
-                                       compensation: try Message(json: Change(op: "revert-deposit", amount: amount)))],
-            ])
-        }
         let outcome: OutcomeBody = { context, outcome in
-            let request = try outcome.request.decode(Request.self)
-            var answer = Response(request_id: request.request_id, status: 200)
-            switch outcome.status {
-            case .committed:
-                answer.from_balance = try outcome.results[0]?.decode(Int.self)
-                answer.to_balance = try outcome.results[1]?.decode(Int.self)
-            case .failed(let failure):
-                answer.status = Refusal.status(code: failure.code)
-                answer.reason = failure.reason
-            case .retryableAbort(let reason):
-                answer.status = 409
-                answer.reason = reason
-            }
-            context.egress(try response(answer, topic: responsesTopic))
+            context.egress(try response(answer(outcome), topic: responsesTopic))
         }
-        app.bindCoordinator(transfer, protocol: .twoPhaseCommit, plan: plan2PC, outcome: outcome)
-        app.bindCoordinator(sagaTransfer, protocol: .saga, plan: planSaga, outcome: outcome)
+        app.bindCoordinator(transfer, protocol: .twoPhaseCommit, plan: { _, message in try plan(message, saga: false) }, outcome: outcome)
+        app.bindCoordinator(sagaTransfer, protocol: .saga, plan: { _, message in try plan(message, saga: true) }, outcome: outcome)
 
         app.ingress(IngressBinding(topic: requestsTopic) { record in
             guard let request = try? Message(bytes: record.value ?? []).decode(Request.self) else { return nil }
@@ -192,6 +136,62 @@ public enum Bank {
         })
         app.egress(topic: responsesTopic)
         return app
+    }
+
+    /// The balance of account `id` after `change`; `current` is nil for an account never opened.
+    private static func apply(_ change: Change, to current: Int?, of id: String) throws -> Int {
+        let amount = change.amount ?? 0
+        guard ["open", "balance", "deposit", "withdraw", "revert-deposit"].contains(change.op) else {
+            throw StatefulFunctionError(.messageDecoding, "unknown account operation \(change.op)")
+        }
+        if change.op == "open" { return amount }
+        guard let current else { throw Refusal.unknownAccount(id) }
+        switch change.op {
+        case "balance":
+            return current
+        case "deposit":
+            return try checked(current.addingReportingOverflow(amount))
+        case "withdraw":
+            guard current >= amount else { throw Refusal.insufficientFunds(id) }
+            return current - amount
+        default:  // "revert-deposit"
+            // A compensation must succeed. The staged transfer never runs this one (its deposit is
+            // the last stage); a one-stage saga's could leave the balance negative.
+            return try checked(current.subtractingReportingOverflow(amount))
+        }
+    }
+
+    /// A transfer's plan. 2PC withdraws and deposits at once under locks; the saga withdraws
+    /// first and deposits second, so a deposit is never taken back and no balance goes below zero.
+    private static func plan(_ message: Message, saga: Bool) throws -> TransactionPlan {
+        let (from, to, amount) = try transferParts(try message.decode(Request.self))
+        let change = { (op: String) in try Message(json: Change(op: op, amount: amount)) }
+        guard saga else {
+            return TransactionPlan([TransactionInvocation(Address(account, from), try change("withdraw")),
+                                    TransactionInvocation(Address(account, to), try change("deposit"))])
+        }
+        return TransactionPlan(stages: [
+            [TransactionInvocation(Address(account, from), try change("withdraw"), compensation: try change("deposit"))],
+            [TransactionInvocation(Address(account, to), try change("deposit"), compensation: try change("revert-deposit"))],
+        ])
+    }
+
+    /// The response to a transfer, from its outcome.
+    private static func answer(_ outcome: TransactionOutcome) throws -> Response {
+        let request = try outcome.request.decode(Request.self)
+        var answer = Response(request_id: request.request_id, status: 200)
+        switch outcome.status {
+        case .committed:
+            answer.from_balance = try outcome.results[0]?.decode(Int.self)
+            answer.to_balance = try outcome.results[1]?.decode(Int.self)
+        case .failed(let failure):
+            answer.status = Refusal.status(code: failure.code)
+            answer.reason = failure.reason
+        case .retryableAbort(let reason):
+            answer.status = 409
+            answer.reason = reason
+        }
+        return answer
     }
 
     /// Where a request goes: transfers to a coordinator keyed by request id, the rest to the account.
