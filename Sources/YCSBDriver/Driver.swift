@@ -28,7 +28,7 @@ struct Driver: AsyncParsableCommand {
     @Option(help: "Key distribution: uniform or zipfian.") var distribution = "uniform"
     @Option(help: "Skew of the zipfian distribution.") var theta = 0.99
     @Option(help: "Transfer protocol: 2pc or saga.") var `protocol` = "2pc"
-    @Option(help: "Percent of transfers that ask for more than any balance, so that they are refused (a saga rolls back).")
+    @Option(help: "Percent of transfers to an account that does not exist: the deposit fails (404) and a saga compensates its withdrawal.")
     var refused = 0
     @Option(help: "Requests per second offered in the run phase.") var rate = 1_000
     @Option(help: "Seconds of the run phase.") var seconds = 30
@@ -207,7 +207,7 @@ struct Workload {
     let update: Int
     let chooser: KeyChooser
     let `protocol`: String
-    /// Percent of transfers for more than any balance.
+    /// Percent of transfers to an account that does not exist.
     let refused: Int
 
     func request(_ id: String, using generator: inout some RandomNumberGenerator) -> YCSB.Request {
@@ -220,9 +220,10 @@ struct Workload {
         }
         var to = keys[chooser.next(using: &generator)]
         while to == key { to = keys[Int.random(in: 0..<keys.count, using: &generator)] }
-        // A trillion: more than any balance, small enough that deposits of it do not overflow.
-        let amount = Int.random(in: 0..<100, using: &generator) < refused ? 1_000_000_000_000 : Int.random(in: 1...100, using: &generator)
-        return YCSB.Request(request_id: id, op: "transfer", from: key, to: to, amount: amount, protocol: `protocol`)
+        // The deposit fails after the withdrawal went through: a saga compensates it, 2PC aborts.
+        if Int.random(in: 0..<100, using: &generator) < refused { to = "closed-\(to)" }
+        return YCSB.Request(request_id: id, op: "transfer", from: key, to: to, amount: Int.random(in: 1...100, using: &generator),
+                            protocol: `protocol`)
     }
 }
 
