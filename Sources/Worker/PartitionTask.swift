@@ -255,44 +255,7 @@ final class PartitionTask: Sendable {
                 let events = await task.mailbox.next()
                 if events.isEmpty && task.mailbox.isClosed { return }
                 let now = Self.nowMilliseconds()
-                for event in events {
-                    switch event {
-                    case .records(let records):
-                        guard stopSignals.isEmpty else {
-                            if task.backlog.processed(records.count) { deps.resumeInputs(task.partition) }
-                            continue
-                        }
-                        for record in records { admit(record, now: now) }
-                    case .local(let envelopes, let from):
-                        guard stopSignals.isEmpty else { continue }
-                        try noteDependency(on: from)
-                        for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
-                    case .signals(let envelopes):
-                        guard stopSignals.isEmpty else { continue }
-                        for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
-                    case .acknowledged(let incarnation, let epoch, let count):
-                        if incarnation == self.incarnation { core.acknowledge(epoch: epoch, count: count) }
-                    case .delivered(let epoch, let count, let offsets):
-                        core.delivered(epoch: epoch, count: count, offsets: offsets)
-                        outstandingReleases -= 1
-                    case .durable(let epoch, let snapshotOffset):
-                        inFlight -= 1
-                        guard let closed = written[epoch] else { continue }
-                        written[epoch]!.snapshotOffset = snapshotOffset
-                        deps.stability.durable(EpochRef(partition: task.partition, incarnation: incarnation, epoch: epoch),
-                                               dependencies: closed.record.lineage.dependencies)
-                    case .stable(let through, let offset):
-                        guard through > stableThrough else { continue }
-                        (stableThrough, stabilityOffset) = (through, offset)
-                        releaseStable(group: &group)
-                    case .failed(let reason):
-                        throw WorkerError(.checkpointFailed, "partition \(task.partition): \(reason)")
-                    case .tick(let at):
-                        if wake?.at == at { wake = nil }
-                    case .stop(let signal):
-                        stopSignals.append(signal)
-                    }
-                }
+                for event in events { try handle(event, now: now, group: &group) }
                 if stopSignals.isEmpty, let due = core.nextTimerDue(), due <= now { core.fireTimers(now: now) }
                 if stopSignals.isEmpty { admitWaiting(now: now) }
                 handOverLocal()
@@ -306,6 +269,45 @@ final class PartitionTask: Sendable {
                     return
                 }
                 scheduleWake()
+            }
+        }
+
+        mutating func handle(_ event: Event, now: Int64, group: inout ThrowingDiscardingTaskGroup<any Error>) throws {
+            switch event {
+            case .records(let records):
+                guard stopSignals.isEmpty else {
+                    if task.backlog.processed(records.count) { deps.resumeInputs(task.partition) }
+                    return
+                }
+                for record in records { admit(record, now: now) }
+            case .local(let envelopes, let from):
+                guard stopSignals.isEmpty else { return }
+                try noteDependency(on: from)
+                for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
+            case .signals(let envelopes):
+                guard stopSignals.isEmpty else { return }
+                for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
+            case .acknowledged(let incarnation, let epoch, let count):
+                if incarnation == self.incarnation { core.acknowledge(epoch: epoch, count: count) }
+            case .delivered(let epoch, let count, let offsets):
+                core.delivered(epoch: epoch, count: count, offsets: offsets)
+                outstandingReleases -= 1
+            case .durable(let epoch, let snapshotOffset):
+                inFlight -= 1
+                guard let closed = written[epoch] else { return }
+                written[epoch]!.snapshotOffset = snapshotOffset
+                deps.stability.durable(EpochRef(partition: task.partition, incarnation: incarnation, epoch: epoch),
+                                       dependencies: closed.record.lineage.dependencies)
+            case .stable(let through, let offset):
+                guard through > stableThrough else { return }
+                (stableThrough, stabilityOffset) = (through, offset)
+                releaseStable(group: &group)
+            case .failed(let reason):
+                throw WorkerError(.checkpointFailed, "partition \(task.partition): \(reason)")
+            case .tick(let at):
+                if wake?.at == at { wake = nil }
+            case .stop(let signal):
+                stopSignals.append(signal)
             }
         }
 

@@ -60,18 +60,7 @@ struct Driver: AsyncParsableCommand {
         let client = Client(producer: producer, tracker: tracker, topic: requestsTopic, kafka: kafka)
         let keys = (0..<records).map { "user\($0)" }
 
-        if !skipLoad {
-            progress("load: inserting \(records) accounts of balance \(YCSB.defaultBalance) with ten fields each")
-            let started = ContinuousClock.now
-            var generator = SystemRandomNumberGenerator()
-            let inserts = keys.map {
-                YCSB.Request(request_id: "\(runID)-load-\($0)", op: "insert", key: $0, fields: Self.fields(using: &generator))
-            }
-            try await client.send(inserts)
-            let missing = try await client.waitForAnswers(inserts.map(\.request_id), quietSeconds: 120)
-            guard missing == 0 else { throw ValidationError("load: \(missing) inserts not answered (no answer came for 120 s)") }
-            progress(String(format: "load: done in %.1f s", (ContinuousClock.now - started).seconds))
-        }
+        if !skipLoad { try await load(keys, client: client, runID: runID) }
 
         let workload = Workload(keys: keys, read: read, update: update, chooser: KeyChooser(
             count: records, distribution: KeyChooser.Distribution(rawValue: distribution)!, theta: theta), protocol: `protocol`,
@@ -100,14 +89,7 @@ struct Driver: AsyncParsableCommand {
             try summary.writeProgress(progress.rows, to: output)
         }
 
-        var balances: [Int]?
-        var unread = 0
-        if !skipLoad {
-            let reads = keys.map { YCSB.Request(request_id: "\(runID)-check-\($0)", op: "read", key: $0) }
-            try await client.send(reads)
-            unread = try await client.waitForAnswers(reads.map(\.request_id), quietSeconds: 120)
-            balances = tracker.withState { state in reads.compactMap { state.answers[$0.request_id]?.record?.balance } }
-        }
+        let (balances, unread) = skipLoad ? (nil, 0) : try await readBack(keys, client: client, tracker: tracker, runID: runID)
         summary.check(requestIDs, tracker: tracker, missing: missing, balances: balances, unreadAccounts: unread,
                       expectedTotal: records * YCSB.defaultBalance)
         summary.print()
@@ -115,6 +97,29 @@ struct Driver: AsyncParsableCommand {
         await tracker.close()
         try await producer.shutdown()
         if !summary.checksPass { throw ExitCode(1) }
+    }
+
+    /// Inserts the accounts and waits until every insert is answered.
+    private func load(_ keys: [String], client: Client, runID: String) async throws {
+        progress("load: inserting \(records) accounts of balance \(YCSB.defaultBalance) with ten fields each")
+        let started = ContinuousClock.now
+        var generator = SystemRandomNumberGenerator()
+        let inserts = keys.map {
+            YCSB.Request(request_id: "\(runID)-load-\($0)", op: "insert", key: $0, fields: Self.fields(using: &generator))
+        }
+        try await client.send(inserts)
+        let missing = try await client.waitForAnswers(inserts.map(\.request_id), quietSeconds: 120)
+        guard missing == 0 else { throw ValidationError("load: \(missing) inserts not answered (no answer came for 120 s)") }
+        progress(String(format: "load: done in %.1f s", (ContinuousClock.now - started).seconds))
+    }
+
+    /// Reads every account back: the balances that answered, and how many did not.
+    private func readBack(_ keys: [String], client: Client, tracker: ResponseTracker, runID: String) async throws
+        -> (balances: [Int]?, unread: Int) {
+        let reads = keys.map { YCSB.Request(request_id: "\(runID)-check-\($0)", op: "read", key: $0) }
+        try await client.send(reads)
+        let unread = try await client.waitForAnswers(reads.map(\.request_id), quietSeconds: 120)
+        return (tracker.withState { state in reads.compactMap { state.answers[$0.request_id]?.record?.balance } }, unread)
     }
 
     /// Ten fields of 100 random letters, as YCSB's default record.

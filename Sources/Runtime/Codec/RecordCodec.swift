@@ -187,9 +187,7 @@ extension EpochRecord {
         writer.write(applied.count)
         for (sender, mark) in applied.sorted(by: { $0.key < $1.key }) {
             writer.write(sender)
-            writer.write(mark.through)
-            writer.write(mark.ahead.count)
-            for sequence in mark.ahead.sorted() { writer.write(sequence) }
+            writer.write(mark)
         }
         writer.write(sent.count)
         for (receiver, sequence) in sent.sorted(by: { $0.key < $1.key }) {
@@ -212,17 +210,7 @@ extension EpochRecord {
             writer.write(output.partition)
             writer.write(offset)
         }
-        writer.write(lineage.incarnation)
-        writer.write(lineage.previous.incarnation)
-        writer.write(lineage.previous.epoch)
-        writer.write(lineage.dependencies.count)
-        for dependency in lineage.dependencies {
-            writer.write(dependency.partition)
-            writer.write(dependency.incarnation)
-            writer.write(dependency.epoch)
-        }
-        writer.write(lineage.stableThrough)
-        writer.write(lineage.stabilityOffset)
+        writer.write(lineage)
         return writer.bytes
     }
 
@@ -256,12 +244,7 @@ extension EpochRecord {
         positions = [:]
         for _ in 0..<(try reader.readCount()) { positions[try reader.readString()] = try reader.readInt64() }
         applied = [:]
-        for _ in 0..<(try reader.readCount()) {
-            let sender = try reader.readInt32()
-            var mark = ChannelMark(through: try reader.readInt64())
-            for _ in 0..<(try reader.readCount()) { mark.ahead.insert(try reader.readInt64()) }
-            applied[sender] = mark
-        }
+        for _ in 0..<(try reader.readCount()) { applied[try reader.readInt32()] = try reader.readChannelMark() }
         sent = [:]
         for _ in 0..<(try reader.readCount()) { sent[try reader.readInt32()] = try reader.readInt64() }
         outbox = []
@@ -279,13 +262,47 @@ extension EpochRecord {
         for _ in 0..<(try reader.readCount()) {
             outputFloors[OutputPartition(try reader.readString(), try reader.readInt32())] = try reader.readInt64()
         }
-        lineage = EpochLineage(incarnation: try reader.readUInt64(),
-                               previous: EpochPosition(incarnation: try reader.readUInt64(), epoch: try reader.readInt64()))
-        for _ in 0..<(try reader.readCount()) {
-            lineage.dependencies.append(EpochRef(partition: try reader.readInt32(), incarnation: try reader.readUInt64(),
-                                                 epoch: try reader.readInt64()))
+        lineage = try reader.readLineage()
+    }
+}
+
+extension ByteWriter {
+    mutating func write(_ mark: ChannelMark) {
+        write(mark.through)
+        write(mark.ahead.count)
+        for sequence in mark.ahead.sorted() { write(sequence) }
+    }
+
+    mutating func write(_ lineage: EpochLineage) {
+        write(lineage.incarnation)
+        write(lineage.previous.incarnation)
+        write(lineage.previous.epoch)
+        write(lineage.dependencies.count)
+        for dependency in lineage.dependencies {
+            write(dependency.partition)
+            write(dependency.incarnation)
+            write(dependency.epoch)
         }
-        lineage.stableThrough = try reader.readInt64()
-        lineage.stabilityOffset = try reader.readInt64()
+        write(lineage.stableThrough)
+        write(lineage.stabilityOffset)
+    }
+}
+
+extension ByteReader {
+    mutating func readChannelMark() throws(Malformed) -> ChannelMark {
+        var mark = ChannelMark(through: try readInt64())
+        for _ in 0..<(try readCount()) { mark.ahead.insert(try readInt64()) }
+        return mark
+    }
+
+    mutating func readLineage() throws(Malformed) -> EpochLineage {
+        var lineage = EpochLineage(incarnation: try readUInt64(),
+                                   previous: EpochPosition(incarnation: try readUInt64(), epoch: try readInt64()))
+        for _ in 0..<(try readCount()) {
+            lineage.dependencies.append(EpochRef(partition: try readInt32(), incarnation: try readUInt64(), epoch: try readInt64()))
+        }
+        lineage.stableThrough = try readInt64()
+        lineage.stabilityOffset = try readInt64()
+        return lineage
     }
 }

@@ -52,16 +52,15 @@ public struct PartitionCore {
     public private(set) var sent: [Int32: Int64] = [:]
     /// The open epoch.
     public private(set) var epoch: Int64 = 1
-    private var nextIndex: Int32 = 0
+    /// What the open epoch changed: it goes into the epoch's checkpoint record, and a new
+    /// open epoch starts empty.
+    var open = OpenEpoch()
     private var nextTimerSequence: Int64 = 0
 
     /// Participant addresses that are locked or have waiters.
     var locks: [Address: LockEntry] = [:]
     /// Coordinator addresses with a running or queued transaction.
     var coordinators: [Address: CoordinatorEntry] = [:]
-    /// The changes of lock entries in the open epoch, and the coordinator entries changed.
-    var lockChanges: [Address: [LockChange]] = [:]
-    var dirtyCoordinators: Set<Address> = []
     public internal(set) var statistics = TransactionStatistics()
     /// When to report this partition's waits to the deadlock detector; nil when nothing is due.
     var nextWaitReport: Int64?
@@ -90,28 +89,12 @@ public struct PartitionCore {
         func isChanged(_ index: Int) -> Bool { changed & Self.mask(index) == Self.mask(index) }
     }
 
-    // Changes of the open epoch.
-    /// Addresses changed in the open epoch, in the order they were first changed.
-    private var dirty: [Address] = []
-    private var timersAdded: [Int64] = []
-    private var timersRemoved: [Int64] = []
-    private var inputsChanged = false
-    private var outbox: [OutboxItem] = []
-    /// How much of `outbox` `takeNewEnvelopes` has handed out.
-    private var handedOut = 0
     /// Signals for other partitions, sent without waiting for the epoch (see `Envelope.isSignal`).
     private var signals: [(envelope: Envelope, targetPartition: Int32)] = []
-    private var localAcks: [LocalAck: Int] = [:]
-    /// Messages arrive in runs from one sender epoch: count the current run without hashing.
-    private var currentAck: LocalAck?
-    private var currentAckCount = 0
 
     /// Outbox items released but not yet acknowledged, by epoch, with the count still owed.
     private var unacknowledged: [Int64: (items: [OutboxItem], pending: Int)] = [:]
     public private(set) var completedThrough: Int64 = 0
-    private var completionsToRecord = false
-    /// Epochs whose Kafka outputs the broker confirmed in the open epoch, not yet complete.
-    private var deliveriesToRecord: [Int64] = []
     private var floors = OutputFloors()
 
     private struct Pending {
@@ -157,7 +140,7 @@ public struct PartitionCore {
             if !envelope.isSignal {
                 if position == nil { countLocalAck(LocalAck(senderPartition: envelope.id.partition, epoch: envelope.id.epoch)) }
                 guard applied[envelope.id.partition, default: ChannelMark()].accept(envelope.sequence) else { return }
-                inputsChanged = true
+                open.inputsChanged = true
             }
             route(envelope.target, caller: envelope.source, payload: envelope.payload, origin: .function(envelope.source), now: now)
         case .malformed(let record, let position, let reason):
@@ -172,7 +155,7 @@ public struct PartitionCore {
         // Queue them all first, so they run in due order before what they cause.
         invoking = true
         for timer in timers.takeDue(now: now) {
-            timersRemoved.append(timer.sequence)
+            open.timersRemoved.append(timer.sequence)
             route(timer.target, caller: timer.sender, payload: timer.payload, origin: .timer(timer.sender), now: now)
         }
         if let report = nextWaitReport, report <= now { reportWaits(now: now) }
@@ -214,7 +197,7 @@ public struct PartitionCore {
     private mutating func accept(_ position: InputPosition) -> Bool {
         if let next = positions[position.topic], position.offset < next { return false }
         positions[position.topic] = position.offset + 1
-        inputsChanged = true
+        open.inputsChanged = true
         return true
     }
 
@@ -253,7 +236,7 @@ public struct PartitionCore {
             let sequence = sent[owner, default: 0] + 1
             sent[owner] = sequence
             let envelope = Envelope(id: takeID(), sequence: sequence, target: target, source: caller, payload: payload)
-            outbox.append(.envelope(envelope, targetPartition: owner))
+            open.outbox.append(.envelope(envelope, targetPartition: owner))
         }
     }
 
@@ -262,8 +245,8 @@ public struct PartitionCore {
     /// epoch then depends on the open one (see `StabilityTracker`). They stay in the outbox,
     /// to be sent again after a recovery until acknowledged.
     public mutating func takeNewEnvelopes() -> [(envelope: Envelope, targetPartition: Int32)] {
-        defer { handedOut = outbox.count }
-        return outbox[handedOut...].compactMap { item in
+        defer { open.handedOut = open.outbox.count }
+        return open.outbox[open.handedOut...].compactMap { item in
             if case .envelope(let envelope, let target) = item { (envelope, target) } else { nil }
         }
     }
@@ -344,7 +327,7 @@ public struct PartitionCore {
             firstChange = Self.apply(writes, to: &entry)
             entries[address] = entry
         }
-        if firstChange { dirty.append(address) }
+        if firstChange { open.dirty.append(address) }
     }
 
     /// Carries out the effects of an invocation of `sender`.
@@ -368,17 +351,17 @@ public struct PartitionCore {
         nextTimerSequence += 1
         let timer = PendingTimer(sequence: nextTimerSequence, due: due, sender: sender, target: target,
                                  payload: payload, cancellationToken: token)
-        if let replaced = timers.add(timer) { timersRemoved.append(replaced) }
-        timersAdded.append(timer.sequence)
+        if let replaced = timers.add(timer) { open.timersRemoved.append(replaced) }
+        open.timersAdded.append(timer.sequence)
     }
 
     mutating func cancelTimer(of sender: Address, token: String) {
-        if let cancelled = timers.cancel(sender: sender, token: token) { timersRemoved.append(cancelled.sequence) }
+        if let cancelled = timers.cancel(sender: sender, token: token) { open.timersRemoved.append(cancelled.sequence) }
     }
 
     /// Writes `record` to Kafka once the open epoch is durable.
     mutating func emit(_ record: EgressRecord) {
-        outbox.append(.egress(record, id: takeID()))
+        open.outbox.append(.egress(record, id: takeID()))
     }
 
     /// Returns true when these are the entry's first changes in the epoch.
@@ -403,21 +386,21 @@ public struct PartitionCore {
         case .timer(let sender): "\(sender) (delayed)"
         }
         if let target { text += " -> \(target)" }
-        outbox.append(.deadLetter(DeadLetter(reason: reason, origin: text, key: key, value: value), id: takeID()))
+        open.outbox.append(.deadLetter(DeadLetter(reason: reason, origin: text, key: key, value: value), id: takeID()))
     }
 
     mutating func takeID() -> MessageID {
-        defer { nextIndex += 1 }
-        return MessageID(partition: partition, epoch: epoch, index: nextIndex)
+        defer { open.nextIndex += 1 }
+        return MessageID(partition: partition, epoch: epoch, index: open.nextIndex)
     }
 
     // MARK: Epochs
 
     /// True when the open epoch has something to checkpoint.
     public var hasChanges: Bool {
-        !dirty.isEmpty || !timersAdded.isEmpty || !timersRemoved.isEmpty || inputsChanged || !outbox.isEmpty
-            || completionsToRecord || !deliveriesToRecord.isEmpty || !localAcks.isEmpty || currentAck != nil
-            || !lockChanges.isEmpty || !dirtyCoordinators.isEmpty
+        !open.dirty.isEmpty || !open.timersAdded.isEmpty || !open.timersRemoved.isEmpty || open.inputsChanged || !open.outbox.isEmpty
+            || open.completionsToRecord || !open.deliveriesToRecord.isEmpty || !open.localAcks.isEmpty || open.currentAck != nil
+            || !open.lockChanges.isEmpty || !open.dirtyCoordinators.isEmpty
     }
 
     /// Ends the open epoch: returns its checkpoint record (the whole partition when `snapshot`)
@@ -438,7 +421,7 @@ public struct PartitionCore {
         // One lookup per dirty address: indices stay valid until an entry is removed, so the
         // emptied entries are removed last.
         var emptied: [Address] = []
-        for address in dirty {
+        for address in open.dirty {
             guard let index = entries.index(forKey: address) else { continue }
             if !snapshot {
                 let entry = entries.values[index]
@@ -458,7 +441,7 @@ public struct PartitionCore {
             }
         }
         for address in emptied { entries[address] = nil }
-        let items = outbox
+        let items = open.outbox
         if !items.isEmpty { unacknowledged[epoch] = (items, items.count) }
         var outboxByEpoch: [(epoch: Int64, items: [OutboxItem])] = []
         if snapshot {
@@ -468,43 +451,32 @@ public struct PartitionCore {
         }
         let record = EpochRecord(
             partition: partition, epoch: epoch, isSnapshot: snapshot, states: stateChanges, transactions: transactionChanges,
-            timersAdded: (snapshot ? Array(timers.timers.keys).sorted() : timersAdded).compactMap { timers.timers[$0] },
-            timersRemoved: snapshot ? [] : timersRemoved,
-            positions: positions, applied: applied, sent: sent, outbox: outboxByEpoch, delivered: deliveriesToRecord,
+            timersAdded: (snapshot ? Array(timers.timers.keys).sorted() : open.timersAdded).compactMap { timers.timers[$0] },
+            timersRemoved: snapshot ? [] : open.timersRemoved,
+            positions: positions, applied: applied, sent: sent, outbox: outboxByEpoch, delivered: open.deliveriesToRecord,
             completedThrough: completedThrough, nextTimerSequence: nextTimerSequence,
             outputFloors: floors.toRecord(epoch: epoch, snapshot: snapshot)
         )
         flushLocalAcks()
-        let acks = localAcks
+        let acks = open.localAcks
         advanceCompletion()
         epoch += 1
-        nextIndex = 0
-        dirty = []
-        timersAdded = []
-        timersRemoved = []
-        lockChanges = [:]
-        dirtyCoordinators = []
-        inputsChanged = false
-        outbox = []
-        handedOut = 0
-        localAcks = [:]
-        completionsToRecord = false
-        deliveriesToRecord = []
+        open = OpenEpoch()
         return (record, acks)
     }
 
     private mutating func countLocalAck(_ ack: LocalAck) {
-        if currentAck != ack {
+        if open.currentAck != ack {
             flushLocalAcks()
-            currentAck = ack
+            open.currentAck = ack
         }
-        currentAckCount += 1
+        open.currentAckCount += 1
     }
 
     private mutating func flushLocalAcks() {
-        if let currentAck { localAcks[currentAck, default: 0] += currentAckCount }
-        currentAck = nil
-        currentAckCount = 0
+        if let currentAck = open.currentAck { open.localAcks[currentAck, default: 0] += open.currentAckCount }
+        open.currentAck = nil
+        open.currentAckCount = 0
     }
 
     /// `count` items of `epoch`'s outbox reached their destination durably.
@@ -524,7 +496,7 @@ public struct PartitionCore {
         floors.delivered(epoch: deliveredEpoch, at: offsets)
         if unacknowledged[deliveredEpoch]?.items.contains(where: \.isExternal) == true {
             unacknowledged[deliveredEpoch]!.items.removeAll(where: \.isExternal)
-            deliveriesToRecord.append(deliveredEpoch)
+            open.deliveriesToRecord.append(deliveredEpoch)
         }
         let out = unacknowledged
         floors.advance(before: epoch) { out[$0]?.items.contains(where: \.isExternal) == true }
@@ -540,11 +512,11 @@ public struct PartitionCore {
         if snapshot {
             for (address, entry) in locks { changes.append(.init(kind: .lock, address: address, value: try entry.encoded())) }
         } else {
-            for (address, lockChanges) in lockChanges {
+            for (address, lockChanges) in open.lockChanges {
                 changes.append(.init(kind: .lockChanges, address: address, value: try LockChange.encoded(lockChanges)))
             }
         }
-        for address in snapshot ? Array(coordinators.keys) : Array(dirtyCoordinators) {
+        for address in snapshot ? Array(coordinators.keys) : Array(open.dirtyCoordinators) {
             changes.append(.init(kind: .coordinator, address: address, value: coordinators[address]?.encoded()))
         }
         return changes
@@ -557,7 +529,7 @@ public struct PartitionCore {
             if let entry = unacknowledged[next] {
                 guard entry.pending <= 0 else { break }
                 unacknowledged[next] = nil
-                completionsToRecord = true
+                open.completionsToRecord = true
             }
             next += 1
         }
@@ -620,6 +592,6 @@ public struct PartitionCore {
         floors.restore(record.outputFloors, completedThrough: completedThrough)
         nextTimerSequence = record.nextTimerSequence
         epoch = record.epoch + 1
-        nextIndex = 0
+        open = OpenEpoch()
     }
 }

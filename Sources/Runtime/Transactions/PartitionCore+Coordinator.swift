@@ -13,7 +13,7 @@ extension PartitionCore {
     ) {
         if coordinators[coordinator] != nil {
             coordinators[coordinator]!.queue.append(QueuedRequest(caller: caller, request: message))
-            dirtyCoordinators.insert(coordinator)
+            open.dirtyCoordinators.insert(coordinator)
             return
         }
         start(at: coordinator, spec: spec, caller: caller, request: message, origin: origin, now: now)
@@ -40,7 +40,7 @@ extension PartitionCore {
             transactionProtocol: spec.transactionProtocol, caller: caller, request: request, invocations: plan.invocations,
             results: Array(repeating: nil, count: plan.invocations.count))
         coordinators[coordinator, default: CoordinatorEntry()].active = transaction
-        dirtyCoordinators.insert(coordinator)
+        open.dirtyCoordinators.insert(coordinator)
         if let unknown = plan.invocations.first(where: { application.binding(for: $0.address.type) == nil }) {
             return end(transaction, .failed(Self.failure(of: .unknownFunctionType(unknown.address.type))), now: now)
         }
@@ -95,7 +95,7 @@ extension PartitionCore {
 
     private mutating func store(_ transaction: ActiveTransaction) {
         coordinators[transaction.coordinator]!.active = transaction
-        dirtyCoordinators.insert(transaction.coordinator)
+        open.dirtyCoordinators.insert(transaction.coordinator)
     }
 
     // MARK: Two-phase commit
@@ -224,7 +224,7 @@ extension PartitionCore {
         }
         if transaction.transactionProtocol == .twoPhaseCommit { cancelTimer(of: coordinator, token: Self.timeoutToken) }
         coordinators[coordinator]!.active = nil
-        dirtyCoordinators.insert(coordinator)
+        open.dirtyCoordinators.insert(coordinator)
         log(transaction, status)
 
         guard let binding = application.binding(for: coordinator.type), let spec = binding.coordinator else { return }
@@ -246,12 +246,12 @@ extension PartitionCore {
         guard var entry = coordinators[coordinator], entry.active == nil else { return }
         guard !entry.queue.isEmpty else {
             coordinators[coordinator] = nil
-            dirtyCoordinators.insert(coordinator)
+            open.dirtyCoordinators.insert(coordinator)
             return
         }
         let next = entry.queue.removeFirst()
         coordinators[coordinator] = entry.isIdle ? nil : entry
-        dirtyCoordinators.insert(coordinator)
+        open.dirtyCoordinators.insert(coordinator)
         start(at: coordinator, spec: spec, caller: next.caller, request: next.request, origin: .function(next.caller), now: now)
     }
 

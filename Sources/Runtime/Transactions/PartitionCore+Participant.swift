@@ -86,7 +86,7 @@ extension PartitionCore {
     /// the checkpoint: an epoch stores the changes of a lock, not the whole queue again.
     mutating func changeLock(at address: Address, _ change: LockChange) {
         locks[address, default: LockEntry()].apply(change)
-        lockChanges[address, default: []].append(change)
+        open.lockChanges[address, default: []].append(change)
         if locks[address]!.isFree { locks[address] = nil }
     }
 
