@@ -75,9 +75,24 @@ public enum YCSB {
     }
 
     /// What a transfer coordinator asks of an account.
-    struct Change: Codable {
+    /// A transfer's step at an account, as the text `OP AMOUNT` (e.g. `withdraw 42`): the
+    /// coordinator writes two and each account reads one per transfer, so they skip JSON.
+    struct Change {
         var op: String
         var amount: Int
+
+        var message: Message { Message(text: "\(op) \(amount)") }
+
+        init(op: String, amount: Int) {
+            self.op = op
+            self.amount = amount
+        }
+
+        init(_ message: Message) throws {
+            let parts = message.text.split(separator: " ")
+            guard parts.count == 2, let amount = Int(parts[1]) else { throw Refusal.malformed("bad account change \(message.text)") }
+            self.init(op: String(parts[0]), amount: amount)
+        }
     }
 
     /// Why an account refuses. Its code reaches a transfer's outcome (see `CodedError`), which
@@ -128,7 +143,7 @@ public enum YCSB {
             let key = context.address.id
             if context.caller != nil {
                 // A step of a transfer: the new balance is the result.
-                let change = try message.decode(Change.self)
+                let change = try Change(message)
                 guard let current = try context.get(balance) else { throw Refusal.unknownAccount(key) }
                 let updated: Int
                 switch change.op {
@@ -145,7 +160,8 @@ public enum YCSB {
                     throw Refusal.malformed("unknown account change \(change.op)")
                 }
                 try context.set(balance, updated)
-                return try context.reply(Message(json: updated))
+                // The same bytes as JSON for an integer.
+                return try context.reply(Message(text: "\(updated)"))
             }
             let request = try message.decode(Request.self)
             var response = Response(request_id: request.request_id, op: request.op, status: 200)
@@ -183,8 +199,8 @@ public enum YCSB {
             { _, message in
                 let request = try message.decode(Request.self)
                 let (from, to, amount) = (request.from!, request.to!, request.amount!)
-                let withdraw = try Message(json: Change(op: "withdraw", amount: amount))
-                let deposit = try Message(json: Change(op: "deposit", amount: amount))
+                let withdraw = Change(op: "withdraw", amount: amount).message
+                let deposit = Change(op: "deposit", amount: amount).message
                 guard saga else {
                     return TransactionPlan([TransactionInvocation(Address(account, from), withdraw),
                                             TransactionInvocation(Address(account, to), deposit)])
@@ -192,7 +208,7 @@ public enum YCSB {
                 // Withdraw first, deposit second: a deposit is never taken back, so no balance goes below zero.
                 return TransactionPlan(stages: [
                     [TransactionInvocation(Address(account, from), withdraw, compensation: deposit)],
-                    [TransactionInvocation(Address(account, to), deposit, compensation: try Message(json: Change(op: "reverse-deposit", amount: amount)))],
+                    [TransactionInvocation(Address(account, to), deposit, compensation: Change(op: "reverse-deposit", amount: amount).message)],
                 ])
             }
         }
