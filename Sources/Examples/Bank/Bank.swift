@@ -141,23 +141,27 @@ public enum Bank {
     /// The balance of account `id` after `change`; `current` is nil for an account never opened.
     private static func apply(_ change: Change, to current: Int?, of id: String) throws -> Int {
         let amount = change.amount ?? 0
-        guard ["open", "balance", "deposit", "withdraw", "revert-deposit"].contains(change.op) else {
-            throw StatefulFunctionError(.messageDecoding, "unknown account operation \(change.op)")
-        }
-        if change.op == "open" { return amount }
-        guard let current else { throw Refusal.unknownAccount(id) }
-        switch change.op {
-        case "balance":
+        func opened() throws -> Int {
+            guard let current else { throw Refusal.unknownAccount(id) }
             return current
+        }
+        switch change.op {
+        case "open":
+            return amount
+        case "balance":
+            return try opened()
         case "deposit":
-            return try checked(current.addingReportingOverflow(amount))
+            return try checked(try opened().addingReportingOverflow(amount))
         case "withdraw":
-            guard current >= amount else { throw Refusal.insufficientFunds(id) }
-            return current - amount
-        default:  // "revert-deposit"
+            let balance = try opened()
+            guard balance >= amount else { throw Refusal.insufficientFunds(id) }
+            return balance - amount
+        case "revert-deposit":
             // A compensation must succeed. The staged transfer never runs this one (its deposit is
             // the last stage); a one-stage saga's could leave the balance negative.
-            return try checked(current.subtractingReportingOverflow(amount))
+            return try checked(try opened().subtractingReportingOverflow(amount))
+        default:
+            throw StatefulFunctionError(.messageDecoding, "unknown account operation \(change.op)")
         }
     }
 

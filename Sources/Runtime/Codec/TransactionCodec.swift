@@ -420,8 +420,7 @@ extension CoordinatorEntry {
         }
         var stageStarts: [Int] = []
         for _ in 0..<(try reader.readCount()) { stageStarts.append(try reader.readInt()) }
-        transaction.saga = SagaSteps(statuses: statuses, stageStarts: stageStarts,
-                                     compensable: invocations.map { $0.compensation != nil })
+        transaction.saga = SagaSteps(statuses: statuses, stageStarts: stageStarts, compensable: transaction.compensable)
         for _ in 0..<(try reader.readCount()) { transaction.results.append(try reader.readOptionalMessage()) }
         transaction.failure = try reader.readOptionalTransactionFailure()
         active = transaction

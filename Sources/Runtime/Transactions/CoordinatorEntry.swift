@@ -42,6 +42,9 @@ struct ActiveTransaction: Sendable {
 
     var id: String { ref.id.description }
 
+    /// Saga: which steps have a compensation, in plan order.
+    var compensable: [Bool] { invocations.map { $0.compensation != nil } }
+
     /// 2PC: all participants voted yes.
     var allVotedYes: Bool { participants.allSatisfy { $0.votedYes == true } }
 }

@@ -63,7 +63,7 @@ extension PartitionCore {
             schedule(.transaction(.timeout(transaction.ref)), from: coordinator, to: coordinator,
                      at: now + transactionSettings.timeoutMilliseconds, token: Self.timeoutToken)
         case .saga:
-            transaction.saga = SagaSteps(stageStarts: plan.stageStarts, compensable: plan.invocations.map { $0.compensation != nil })
+            transaction.saga = SagaSteps(stageStarts: plan.stageStarts, compensable: transaction.compensable)
             let actions = transaction.saga.start()
             log(transaction, "started")
             return perform(actions, of: transaction, now: now)
