@@ -12,4 +12,10 @@ start_private_broker "$PORT"
 ./scripts/check-compose.sh
 export KAFKA_BOOTSTRAP=127.0.0.1:$PORT
 swift build --build-tests
-swift test --skip-build "$@"
+# Line-buffered, so that a log cut short still shows the test that was running; bounded, so that
+# a hang fails the run with a message instead of running into CI's own limit.
+timeout --kill-after=30s "${TEST_TIME_LIMIT:-45m}" stdbuf -oL -eL swift test --skip-build "$@" || {
+    status=$?
+    [ "$status" -eq 124 ] && echo "swift test did not finish within ${TEST_TIME_LIMIT:-45m}" >&2
+    exit "$status"
+}

@@ -14,6 +14,8 @@ struct CheckpointLog: Sendable {
     let configuration: WorkerConfiguration
     let producer: KafkaProducer
     let snapshotIndex: KafkaConsumer
+    /// A reason when nothing may be committed any more (see `SessionLease`).
+    let fence: @Sendable () -> String?
     let logger: Logger
 
     /// Hands `record`'s chunks to the producer, after those of every record handed over before,
@@ -119,6 +121,9 @@ struct CheckpointLog: Sendable {
     /// Only for a snapshot recorded stable, so that recovery never starts from an epoch that
     /// does not count.
     func commitSnapshot(_ partition: Int32, offset: Int64) async throws {
+        // A snapshot made stable after the worker lost the partition may lie outside the new
+        // owner's history: recovery must never start from it.
+        if let reason = fence() { throw KafkaError(.fenced, "snapshot offset not committed: \(reason)") }
         try await snapshotIndex.commit([TopicPartitionOffset(configuration.checkpointTopic, partition, offset: offset)])
     }
 }

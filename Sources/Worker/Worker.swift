@@ -28,12 +28,20 @@ public final class Worker: Service {
     private enum Control: Sendable {
         case consumer(KafkaConsumerEvent)
         case shutdown
+        /// The group session may have expired (see `SessionLease`).
+        case cutOff(silenceMilliseconds: UInt64)
     }
 
     public func run() async throws {
         let admin = try KafkaAdmin(configuration: adminConfiguration())
         try await Topics(configuration: configuration, application: application).ensure(admin)
-        let (checkpointProducer, producer) = try makeProducers()
+        let control = Mailbox<Control>()
+        let lease = SessionLease(sessionTimeoutMilliseconds: configuration.sessionTimeoutMilliseconds) { silence in
+            control.post(.cutOff(silenceMilliseconds: silence))
+        }
+        lease.start()
+        defer { lease.stop() }
+        let (checkpointProducer, producer) = try makeProducers(fence: lease.refusal)
         let snapshotIndex = try KafkaConsumer(configuration: consumerConfiguration(group: configuration.snapshotGroup), logger: logger)
         let registry = TaskRegistry()
         let inputs = [configuration.internalTopic] + application.ingresses.map(\.topic)
@@ -46,10 +54,9 @@ public final class Worker: Service {
         let inputControl = InputControl(consumer: consumer, inputs: inputs, logger: logger)
         let dependencies = partitionDependencies(
             producer: producer, checkpointProducer: checkpointProducer, snapshotIndex: snapshotIndex, registry: registry,
-            consumer: consumer, inputControl: inputControl)
+            consumer: consumer, inputControl: inputControl, fence: lease.refusal)
 
-        let control = Mailbox<Control>()
-        try await withThrowingDiscardingTaskGroup { group in
+        let cutOff = try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 for await event in consumer.events { control.post(.consumer(event)) }
             }
@@ -57,37 +64,52 @@ public final class Worker: Service {
                 try? await gracefulShutdown()
                 control.post(.shutdown)
             }
+            var cutOff: WorkerError?
             loop: while true {
                 for event in await control.next() {
-                    guard case .consumer(let event) = event else { break loop }
-                    handle(event, registry: registry, inputControl: inputControl, consumer: consumer) { partition, ownership in
-                        group.addTask {
-                            await Self.keepRunning(partition, ownership: ownership, registry: registry, dependencies: dependencies)
+                    switch event {
+                    case .consumer(let event):
+                        handle(event, registry: registry, inputControl: inputControl, consumer: consumer) { partition, ownership in
+                            group.addTask {
+                                await Self.keepRunning(partition, ownership: ownership, registry: registry, dependencies: dependencies)
+                            }
                         }
+                    case .shutdown:
+                        logger.info("worker stopping: checkpointing its partitions")
+                        break loop
+                    case .cutOff(let silence):
+                        cutOff = WorkerError(.cutOff, "silent for \(silence) ms, longer than the group session allows "
+                            + "(\(lease.limitNanoseconds / 1_000_000) ms): its partitions may belong to another worker now")
+                        logger.critical("worker cut off from its group: it stops without writing or releasing anything more", metadata: [
+                            "statefun.silence_ms": "\(silence)",
+                        ])
+                        break loop
                     }
                 }
             }
-            logger.info("worker stopping: checkpointing its partitions")
-            await registry.stopAll()
+            await registry.stopAll(logger: logger)
             group.cancelAll()
             await consumer.close()
+            return cutOff
         }
         await snapshotIndex.close()
         // Both producers are shut down even when the first fails; the first failure is thrown.
         var failure: (any Error)?
         do { try await producer.shutdown() } catch { failure = error }
         try await checkpointProducer.shutdown()
-        if let failure { throw failure }
+        if let failure = cutOff ?? failure { throw failure }
         logStatistics()
     }
 
     /// The checkpoint producer and the output producer. Checkpoints hold every output back, so
     /// they go out at once; outputs wait up to `outputLingerMilliseconds` to fill batches (see
     /// WorkerConfiguration).
-    private func makeProducers() throws -> (checkpoints: KafkaProducer, outputs: KafkaProducer) {
+    /// Both refuse every record once `fence` gives a reason (see `SessionLease`).
+    private func makeProducers(fence: @escaping @Sendable () -> String?) throws -> (checkpoints: KafkaProducer, outputs: KafkaProducer) {
         var checkpointConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers)
         checkpointConfiguration.lingerMilliseconds = 0
         checkpointConfiguration.properties = configuration.kafkaProperties
+        checkpointConfiguration.fence = fence
         var outputConfiguration = checkpointConfiguration
         outputConfiguration.lingerMilliseconds = configuration.outputLingerMilliseconds
         return (try KafkaProducer(configuration: checkpointConfiguration, logger: logger),
@@ -114,12 +136,13 @@ public final class Worker: Service {
 
     private func partitionDependencies(
         producer: KafkaProducer, checkpointProducer: KafkaProducer, snapshotIndex: KafkaConsumer, registry: TaskRegistry,
-        consumer: KafkaConsumer, inputControl: InputControl
+        consumer: KafkaConsumer, inputControl: InputControl, fence: @escaping @Sendable () -> String?
     ) -> PartitionTask.Dependencies {
         let partitionCount = configuration.partitions, inputs = inputControl.inputs
         return PartitionTask.Dependencies(
             configuration: configuration, application: application, producer: producer,
-            log: CheckpointLog(configuration: configuration, producer: checkpointProducer, snapshotIndex: snapshotIndex, logger: logger),
+            log: CheckpointLog(configuration: configuration, producer: checkpointProducer, snapshotIndex: snapshotIndex,
+                               fence: fence, logger: logger),
             stability: StabilityLog(producer: checkpointProducer, topic: configuration.stabilityTopic, logger: logger),
             router: registry,
             partitionOf: { Murmur2Partitioner.partition(forKey: $0.id, partitionCount: partitionCount) },
@@ -273,14 +296,14 @@ final class TaskRegistry: PartitionRouter {
         }
     }
 
-    /// Stops every task and waits until each has checkpointed.
-    func stopAll() async {
-        let tasks = release(Array(state.withLock { $0.assigned.keys }))
-        await withDiscardingTaskGroup { group in
-            for task in tasks {
-                group.addTask {
-                    await withCheckedContinuation { continuation in task.requestStop { continuation.resume() } }
-                }
+    /// Stops every task and waits until each has checkpointed, at most 20 seconds in all (as
+    /// `stopBlocking`, off the cooperative pool), so that a worker always ends.
+    func stopAll(logger: Logger) async {
+        let partitions = state.withLock { Array($0.assigned.keys) }
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                self.stopBlocking(partitions, logger: logger)
+                continuation.resume()
             }
         }
     }

@@ -41,7 +41,9 @@ public struct WorkerConfiguration: Sendable {
     /// answering (killed, paused) keeps its partitions before the group gives them to the
     /// others. Heartbeats go every third of it. Default 1,000 ms: on the local broker a
     /// rebalance costs about 3 s on top (see docs/reliability.md), and a shorter timeout is the
-    /// largest part of recovering fast. Raise it where pauses (e.g. of a VM) are longer.
+    /// largest part of recovering fast. A worker silent for two thirds of it (frozen, starved)
+    /// may have lost its partitions and stops (see `SessionLease`). Raise it where pauses (e.g.
+    /// of a VM) are longer.
     public var sessionTimeoutMilliseconds = 1_000
     /// Replication factor of topics the worker creates. Default 1.
     public var replicationFactor = 1

@@ -6,6 +6,8 @@ public struct WorkerError: Error, Sendable, CustomStringConvertible {
         case restartNeeded
         case inputsNotPositioned
         case topicMismatch
+        /// The worker was silent longer than its group session allows (see `SessionLease`).
+        case cutOff
     }
 
     public let code: Code

@@ -1,4 +1,5 @@
 import Kafka
+import Synchronization
 import Testing
 
 @Suite struct RoundTripTests {
@@ -31,6 +32,34 @@ import Testing
         #expect(records.map(\.offset) == [0, 1, 2])
         #expect(records.allSatisfy { $0.timestamp != nil })
         #expect(records[2].timestamp == 1_700_000_000_123, "a timestamp given by the producer is the record's")
+    }
+
+    /// Once its fence gives a reason, a producer refuses every record with a `.fenced` error
+    /// before librdkafka sees it: the topic holds exactly the records sent before.
+    @Test func aFencedProducerHandsNothingMoreToTheBroker() async throws {
+        let topic = try await TestBroker.createTopic(partitions: 1, prefix: "fenced")
+        let fenced = Atomic<Bool>(false)
+        var configuration = KafkaProducerConfiguration(bootstrapServers: TestBroker.bootstrap)
+        configuration.fence = { fenced.load(ordering: .relaxed) ? "the lease lapsed" : nil }
+        let producer = try KafkaProducer(configuration: configuration)
+        // One batch each: the local broker's high watermark is the last batch's first offset + 1.
+        for index in 0..<3 { try await producer.send(ProducerRecord(topic: topic, key: "k", value: "before \(index)")) }
+        fenced.store(true, ordering: .relaxed)
+        let refused = await #expect(throws: KafkaError.self) {
+            try await producer.send(ProducerRecord(topic: topic, key: "k", value: "after"))
+        }
+        #expect(refused?.category == .fenced)
+        #expect(refused?.message.contains("the lease lapsed") == true)
+        await #expect(throws: KafkaError.self) { try await producer.enqueue(ProducerRecord(topic: topic, key: "k", value: "after")) }
+        try await producer.shutdown()
+
+        let consumer = try TestBroker.consumer()
+        try consumer.assign([TopicPartitionOffset(topic, 0, offset: TopicPartitionOffset.beginning)])
+        let records = try await collectRecords(consumer, count: 3)
+        let (_, end) = try await consumer.watermarks(TopicPartition(topic, 0))
+        await consumer.close()
+        #expect(records.map { $0.value?.text } == ["before 0", "before 1", "before 2"])
+        #expect(end == 3, "nothing after the fence reached the broker")
     }
 
     @Test func bulkEnqueueThenFlushDeliversEverythingInOrder() async throws {

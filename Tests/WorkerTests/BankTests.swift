@@ -208,7 +208,7 @@ extension WorkerSuites {
             var second: WorkerProcess?
             let (statuses, repeats) = try await bank.streamTransfers(disruptions: [
                 (80, {
-                    first.kill()  // SIGKILL with transactions in flight
+                    await first.kill()  // SIGKILL with transactions in flight
                     second = try WorkerProcess(bank.processArguments, name: "bank-crash-second")
                 }),
             ])
@@ -217,7 +217,7 @@ extension WorkerSuites {
             #expect(!recoveries.isEmpty && recoveries.allSatisfy { $0.contains("statefun.skipped=0") },
                     "every epoch of the valid history is recovered in sequence (epochs the kill cut off are counted apart): \(recoveries)")
             print("bank crash: \(statuses), \(repeats) repeated response records")
-            replacement.terminate()
+            await replacement.terminate()
             #expect(replacement.process.terminationStatus == 0, "SIGTERM stops the worker cleanly")
             try await bank.close()
         }
@@ -236,14 +236,14 @@ extension WorkerSuites {
                     // Not while the group is still taking the third in: the local broker stalls
                     // a group whose member leaves in the middle of a rebalance (README, Limitations).
                     try await eventually("the third worker's partitions", seconds: 60) { third?.recoveredPartitions ?? 0 > 0 }
-                    second.terminate()
+                    await second.terminate()
                 }),
             ])
             print("bank across workers: \(statuses), \(repeats) repeated response records")
             #expect(repeats == 0, "a clean hand-over repeats no egress record")
             #expect(second.process.terminationStatus == 0, "SIGTERM stops the worker cleanly")
-            first.terminate()
-            third?.terminate()
+            await first.terminate()
+            await third?.terminate()
             try await bank.close()
         }
     }

@@ -34,7 +34,7 @@ extension WorkerSuites {
                 let survivor = workers[1 - victim]
                 let recoveredBefore = survivor.recoveredPartitions
                 let killedAt = ContinuousClock.now
-                workers[victim].kill()
+                await workers[victim].kill()
                 let replacement = try ycsb.worker("kills-replacement-\(kill)")
                 workers[victim] = replacement
                 // Recovered: every key partition has been recovered again since the kill.
@@ -68,7 +68,59 @@ extension WorkerSuites {
             print(String(format: "kills %@: %d kills survived, %d requests, statuses %@, %d lost, %d with two outcomes, %d repeated response records, recovery p50 %.1f s, max %.1f s",
                          `protocol`, recoveries.count, checks.requests, "\(results.statuses)", checks.unanswered, checks.conflictingOutcomes,
                          checks.repeatedResponses, seconds[seconds.count / 2], seconds.last ?? 0))
-            for worker in workers { worker.terminate() }
+            for worker in workers { await worker.terminate() }
+        }
+
+        /// One of two workers is stopped with SIGSTOP while YCSB-T transfers flow, until the
+        /// other has recovered every partition, and then resumed with SIGCONT. The resumed
+        /// worker notices it was cut off from its group and exits without writing or releasing
+        /// anything more. Every request has one outcome, answered by one output record (a record
+        /// the stopped worker had handed to its producer before the stop may still arrive after
+        /// it, as a repeat with the same `statefun-id`); the ledger is exact.
+        @Test func aWorkerCutOffFromItsGroupReleasesNothingLate() async throws {
+            let ycsb = try await YCSBScenario.make("cutoff")
+            let stopped = try ycsb.worker("cutoff-stopped")
+            let survivor = try ycsb.worker("cutoff-survivor")
+            let driver = try ycsb.driver("cutoff-driver", output: ycsb.output, [
+                "--records", "1000", "--rate", "200", "--seconds", "25", "--transfer", "50", "--read", "25", "--update", "25",
+            ])
+            try await eventually("the run phase", seconds: 120) { driver.log.contains("run:") }
+            try await Task.sleep(for: .seconds(3))
+            let recoveredBefore = survivor.recoveredPartitions
+            stopped.pause()
+            try await eventually("the survivor to recover every partition", seconds: 60) {
+                survivor.recoveredPartitions - recoveredBefore >= 4
+            }
+            try await Task.sleep(for: .seconds(1))
+            stopped.resume()
+            try await eventually("the resumed worker to stop on its own", seconds: 30) { !stopped.process.isRunning }
+            #expect(stopped.process.terminationStatus != 0, "a worker cut off from its group exits with a failure")
+            #expect(stopped.log.contains("cut off from its group"), "\(stopped.log.suffix(2_000))")
+
+            try await eventually("the driver to finish", seconds: 300) { !driver.process.isRunning }
+            let checks = try ycsb.results(in: ycsb.output).checks
+            #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log)")
+            #expect(checks.unanswered == 0 && checks.conflictingOutcomes == 0, "every request has one outcome")
+            #expect(checks.balanceTotal == checks.expectedBalanceTotal && checks.unreadAccounts == 0 && checks.negativeBalances == 0)
+            let outputs = try await Self.outputIDsByRequest(ycsb)
+            let answeredTwice = outputs.filter { $0.value.count > 1 }
+            #expect(answeredTwice.isEmpty, "requests answered by two output records: \(answeredTwice.prefix(5))")
+            print("cut off: \(checks.requests) requests, \(checks.repeatedResponses) repeated response records, \(answeredTwice.count) answered by two outputs")
+            await survivor.terminate()
+        }
+
+        /// For each request id on the responses topic, the `statefun-id`s of its response records.
+        static func outputIDsByRequest(_ ycsb: YCSBScenario) async throws -> [String: Set<String>] {
+            struct Answer: Decodable { var request_id: String }
+            let responses = try TopicReader("\(ycsb.id)-responses", partitions: 4, bootstrap: ycsb.bootstrap)
+            try await responses.waitUntilQuiet("the responses topic")
+            await responses.close()
+            var ids: [String: Set<String>] = [:]
+            for record in responses.records {
+                let answer = try JSONDecoder().decode(Answer.self, from: Data(record.valueText.utf8))
+                ids[answer.request_id, default: []].insert(record.headerText(WorkerHeaders.id) ?? "-")
+            }
+            return ids
         }
 
         /// The worker running a 2PC transfer's coordinator is killed right after the prepares
@@ -90,7 +142,7 @@ extension WorkerSuites {
             let balances = try await bank.balances(["a", "b"], round: "end")
             BankScenario.expectLedger(balances, opening: 100, transfers: [transfer], answers: answers)
             print("coordinator killed after the \(point.rawValue): outcome \(answers["t1"]?.status ?? 0), balances \(balances)")
-            replacement.terminate()
+            await replacement.terminate()
             try await bank.close()
         }
 
@@ -148,7 +200,7 @@ extension WorkerSuites {
             #expect(reasons.allSatisfy { !$0.isEmpty }, "each dead letter says why: \(reasons)")
             #expect(reasons.contains("too-large"))
             print("malformed input: \(inputs.count) sent; answered \(answered.map { "\($0.0) \($0.1)" }.joined(separator: ", ")); dead-lettered \(zip(deadLettered, reasons).map { "\($0) (\($1))" }.joined(separator: ", "))")
-            worker.terminate()
+            await worker.terminate()
             await answers.close()
             await deadLetters.close()
         }
@@ -174,7 +226,7 @@ extension WorkerSuites {
 
             #expect(worker.process.isRunning, "the worker is still running: it reconnected by itself")
             let recoveredAgain = worker.recoveredPartitions - 4
-            worker.terminate()
+            await worker.terminate()
             let results = try ycsb.results(in: ycsb.output)
             let checks = results.checks
             // The local broker loses records it acknowledged when it is stopped mid-write
@@ -223,7 +275,7 @@ extension WorkerSuites {
                 "--protocol", "2pc",
             ])
             try await eventually("the driver to finish", seconds: 300) { !driver.process.isRunning }
-            worker.terminate()
+            await worker.terminate()
             let results = try ycsb.results(in: ycsb.output)
             let checks = results.checks
             #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log)")
@@ -262,7 +314,7 @@ extension WorkerSuites {
             }
             let drain = sendingEnded.map { ContinuousClock.now - $0 } ?? .zero
             #expect(worker.process.isRunning, "the worker did not crash")
-            worker.terminate()
+            await worker.terminate()
             let results = try ycsb.results(in: ycsb.output)
             let checks = results.checks
             // Overloaded indeed: when the sending ended, part of the requests had no answer yet.

@@ -61,7 +61,7 @@ extension WorkerSuites {
             // Requests keep flowing while the worker is killed and replaced.
             let stream = Task { try await Self.sendRequests(producer, id, names: names, range: 0..<300, pause: .milliseconds(10)) }
             try await greetings.wait("the first greetings") { $0.count >= 60 }
-            first.kill()  // SIGKILL in the middle of the stream
+            await first.kill()  // SIGKILL in the middle of the stream
             let second = try WorkerProcess(Self.arguments(id), name: "crash-second")
             try await stream.value
 
@@ -71,7 +71,7 @@ extension WorkerSuites {
             try await Task.sleep(for: .seconds(1))
             let repeats = try Self.checkExactlyOnce(greetings.records, names: names, perName: 15)
             print("crash test: \(greetings.records.count) greeting records, \(repeats) repeats dropped by id")
-            second.terminate()
+            await second.terminate()
             #expect(second.process.terminationStatus == 0, "SIGTERM stops the worker cleanly")
             try await producer.shutdown()
             await greetings.close()
@@ -92,7 +92,7 @@ extension WorkerSuites {
             }
             #expect(owners.allSatisfy { !$0.isEmpty }, "both workers own partitions: \(owners)")
 
-            b.terminate()
+            await b.terminate()
             #expect(b.process.terminationStatus == 0)
             try await Self.sendRequests(producer, id, names: names, range: 100..<200)
             try await greetings.wait(seconds: 90, "200 distinct greetings") { records in
@@ -102,7 +102,7 @@ extension WorkerSuites {
             print("two workers: \(repeats) repeats dropped by id")
             let lastAssignment = a.log.split(separator: "\n").last { $0.contains("partitions assigned") && $0.contains(internalTopic) } ?? ""
             #expect((0..<4).allSatisfy { lastAssignment.contains("\(id)-internal[\($0)]") }, "the survivor owns every partition")
-            a.terminate()
+            await a.terminate()
             try await producer.shutdown()
             await greetings.close()
         }

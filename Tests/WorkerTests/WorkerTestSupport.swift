@@ -9,8 +9,9 @@ import Testing
 import Worker
 
 /// The suites that run workers. They share the broker and the machine's two cores, and a
-/// worker starved of CPU misses its group's deadlines, so they run one test at a time.
-@Suite(.serialized) struct WorkerSuites {}
+/// worker starved of CPU misses its group's deadlines, so they run one test at a time. A test
+/// that hangs fails at its time limit instead of holding up the whole run.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct WorkerSuites {}
 
 enum Broker {
     static let bootstrap = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP"] ?? "127.0.0.1:9092"
@@ -57,12 +58,14 @@ final class InProcessWorker: Sendable {
 /// killed or stopped by PID.
 final class WorkerProcess: Sendable {
     let process: Process
+    let name: String
     let logPath: String
 
     init(_ arguments: [String], name: String, product: String = "statefun-worker", bootstrap: String = Broker.bootstrap) throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(product)
         let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/\(product)"
         let path = FileManager.default.isExecutableFile(atPath: binary.path) ? binary.path : fallback
+        self.name = name
         logPath = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(6)).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -74,19 +77,40 @@ final class WorkerProcess: Sendable {
         try process.run()
     }
 
-    func kill() {
+    func kill() async {
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        if !(await exited(within: 30)) { Issue.record("\(name) still ran 30 s after SIGKILL") }
     }
 
     /// A test that fails half-way leaves no worker running behind it.
     deinit {
-        if process.isRunning { kill() }
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
     }
 
-    func terminate() {
+    /// Freezes the process (SIGSTOP), as a long pause of its host would.
+    func pause() { Foundation.kill(process.processIdentifier, SIGSTOP) }
+
+    /// Lets a paused process go on (SIGCONT).
+    func resume() { Foundation.kill(process.processIdentifier, SIGCONT) }
+
+    /// Stops the process with SIGTERM, as an operator would. Every long-running program of
+    /// this package stops cleanly on it, so one still running 30 s later is a failure; it is
+    /// then killed, with the end of its log in the issue.
+    func terminate() async {
         process.terminate()
-        process.waitUntilExit()
+        guard !(await exited(within: 30)) else { return }
+        Issue.record("\(name) still ran 30 s after SIGTERM; its log ends with:\n\(log.suffix(4_000))")
+        await kill()
+    }
+
+    /// Polls instead of `waitUntilExit`, so that no wait can outlast the test's time limit.
+    private func exited(within seconds: Double) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

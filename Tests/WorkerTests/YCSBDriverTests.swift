@@ -87,7 +87,7 @@ extension WorkerSuites {
             #expect(steps.count == 3 && steps.dropFirst().allSatisfy { $0.hasPrefix("100,") && $0.hasSuffix(",false") },
                     "the first rate, not sustained twice: \(steps)")
             #expect(search.log.contains("maximum sustainable throughput | below the first step"))
-            worker.terminate()
+            await worker.terminate()
             #expect(worker.process.terminationStatus == 0)
         }
     }

@@ -15,6 +15,10 @@ public struct KafkaProducerConfiguration: Sendable {
     public var maxQueuedRecords = 1_000_000
     /// Any librdkafka property (CONFIGURATION.md), applied last.
     public var properties: [String: String] = [:]
+    /// Asked right before each record is handed to librdkafka; a reason refuses the record
+    /// with a `.fenced` error. A client that may have lost the right to write (e.g. a worker
+    /// whose group session may have expired) fences itself with it. nil (never) by default.
+    public var fence: (@Sendable () -> String?)?
 
     /// Settings for the cluster at `bootstrapServers`, every other field at its default.
     public init(bootstrapServers: String) {

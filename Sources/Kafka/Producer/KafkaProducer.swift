@@ -14,6 +14,7 @@ public final class KafkaProducer: Sendable {
     private let tracker: DeliveryTracker
     private let topics: TopicHandles
     private let poller: LoopThread
+    private let fence: (@Sendable () -> String?)?
 
     /// Creates the producer and starts its delivery-report thread. `logger` receives librdkafka's
     /// log lines and client errors. Throws a `.configuration` error when librdkafka rejects a
@@ -35,6 +36,7 @@ public final class KafkaProducer: Sendable {
         self.client = client
         self.tracker = tracker
         self.topics = TopicHandles(client: client)
+        self.fence = configuration.fence
         self.poller = LoopThread(name: "kafka-producer-poll") {
             rd_kafka_poll(client.handle, 100)
             tracker.afterPoll(outstanding: Int(rd_kafka_outq_len(client.handle)))
@@ -115,6 +117,7 @@ public final class KafkaProducer: Sendable {
         let topic = try topics.handle(for: record.topic)
         while true {
             if let failure = tracker.fatalFailure { throw failure }
+            if let reason = fence?() { throw KafkaError(.fenced, "produce to \(record.topic) refused: \(reason)") }
             let code = Self.produceva(topic, record, opaque: opaque, client: client.handle)
             switch code {
             case RD_KAFKA_RESP_ERR_NO_ERROR:
