@@ -361,8 +361,8 @@ extension CoordinatorEntry {
             writer.write(invocation.readOnly)
             writer.write(optional: invocation.compensation)
         }
-        writer.write(active.participants.count)
-        for participant in active.participants {
+        writer.write(active.votes.participants.count)
+        for participant in active.votes.participants {
             writer.write(participant.address)
             writer.write(participant.invocations.count)
             for index in participant.invocations { writer.write(index) }
@@ -401,15 +401,16 @@ extension CoordinatorEntry {
         var transaction = ActiveTransaction(ref: ref, coordinator: coordinator, priority: priority,
                                             transactionProtocol: transactionProtocol, caller: caller, request: request,
                                             invocations: invocations, results: [])
+        var participants: [TwoPhaseVotes.Participant] = []
         for _ in 0..<(try reader.readCount()) {
             let address = try reader.readAddress()
             var indices: [Int32] = []
             for _ in 0..<(try reader.readCount()) { indices.append(try reader.readInt32()) }
             let readOnly = try reader.readBool()
             let vote = try reader.readInt()
-            transaction.participants.append(.init(address: address, invocations: indices, readOnly: readOnly,
-                                                  votedYes: vote == 0 ? nil : vote == 1))
+            participants.append(.init(address: address, invocations: indices, readOnly: readOnly, votedYes: vote == 0 ? nil : vote == 1))
         }
+        transaction.votes = TwoPhaseVotes(participants: participants)
         var statuses: [SagaSteps.Status] = []
         for _ in 0..<(try reader.readCount()) {
             let raw = try reader.readInt()

@@ -16,15 +16,6 @@ struct CoordinatorEntry: Sendable {
 
 /// A running transaction, as its coordinator tracks it.
 struct ActiveTransaction: Sendable {
-    struct Participant: Sendable {
-        var address: Address
-        /// Indices of its invocations in the plan, in order.
-        var invocations: [Int32]
-        var readOnly: Bool
-        /// nil until it voted.
-        var votedYes: Bool?
-    }
-
     var ref: TransactionRef
     var coordinator: Address
     var priority: TransactionPriority
@@ -32,8 +23,8 @@ struct ActiveTransaction: Sendable {
     var caller: Address?
     var request: Message
     var invocations: [TransactionInvocation]
-    /// 2PC: one per distinct address.
-    var participants: [Participant] = []
+    /// 2PC: its participants, one per distinct address, and their votes.
+    var votes = TwoPhaseVotes(participants: [])
     /// Saga: its steps, one per invocation.
     var saga = SagaSteps(stageStarts: [0], compensable: [])
     var results: [Message?]
@@ -44,7 +35,4 @@ struct ActiveTransaction: Sendable {
 
     /// Saga: which steps have a compensation, in plan order.
     var compensable: [Bool] { invocations.map { $0.compensation != nil } }
-
-    /// 2PC: all participants voted yes.
-    var allVotedYes: Bool { participants.allSatisfy { $0.votedYes == true } }
 }

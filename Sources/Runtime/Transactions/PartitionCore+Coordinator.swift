@@ -47,19 +47,8 @@ extension PartitionCore {
         if plan.invocations.isEmpty { return end(transaction, .committed, now: now) }
         switch spec.transactionProtocol {
         case .twoPhaseCommit:
-            var positions: [Address: Int] = [:]
-            for (index, invocation) in plan.invocations.enumerated() {
-                if let position = positions[invocation.address] {
-                    transaction.participants[position].invocations.append(Int32(index))
-                    transaction.participants[position].readOnly = transaction.participants[position].readOnly && invocation.readOnly
-                } else {
-                    positions[invocation.address] = transaction.participants.count
-                    transaction.participants.append(.init(address: invocation.address, invocations: [Int32(index)],
-                                                          readOnly: invocation.readOnly, votedYes: nil))
-                }
-            }
-            coordinators[coordinator]!.active = transaction
-            sendPrepares(transaction, now: now)
+            transaction.votes = TwoPhaseVotes(invocations: plan.invocations)
+            perform(transaction.votes.start(), of: transaction, now: now)
             schedule(.transaction(.timeout(transaction.ref)), from: coordinator, to: coordinator,
                      at: now + transactionSettings.timeoutMilliseconds, token: Self.timeoutToken)
         case .saga:
@@ -69,22 +58,6 @@ extension PartitionCore {
             return perform(actions, of: transaction, now: now)
         }
         log(transaction, "started")
-    }
-
-    private mutating func sendPrepares(_ transaction: ActiveTransaction, now: Int64) {
-        for participant in transaction.participants {
-            let request = PrepareRequest(
-                ref: transaction.ref, coordinator: transaction.coordinator, priority: transaction.priority,
-                messages: participant.invocations.map { transaction.invocations[Int($0)].message }, readOnly: participant.readOnly)
-            send(.prepare(request), from: transaction.coordinator, to: participant.address, now: now)
-        }
-    }
-
-    /// Aborts the current attempt at every participant that may hold or wait for a lock.
-    private mutating func abortParticipants(_ transaction: ActiveTransaction, now: Int64) {
-        for participant in transaction.participants where participant.votedYes != false {
-            send(.abort(transaction.ref), from: transaction.coordinator, to: participant.address, now: now)
-        }
     }
 
     /// The running transaction of `coordinator` if `ref` is its current attempt.
@@ -109,24 +82,16 @@ extension PartitionCore {
             return
         }
         guard transaction.transactionProtocol == .twoPhaseCommit,
-              let position = transaction.participants.firstIndex(where: { $0.address == participant }),
-              transaction.participants[position].votedYes == nil
+              let invocations = transaction.votes.awaitedInvocations(of: participant)
         else { return }
         switch vote {
         case .yes(let results):
-            transaction.participants[position].votedYes = true
-            for (result, index) in zip(results, transaction.participants[position].invocations) {
-                transaction.results[Int(index)] = result
-            }
-            guard transaction.allVotedYes else { return store(transaction) }
-            for participant in transaction.participants {
-                send(.commit(ref), from: coordinator, to: participant.address, now: now)
-            }
-            end(transaction, .committed, now: now)
+            for (result, index) in zip(results, invocations) { transaction.results[Int(index)] = result }
+            let actions = transaction.votes.vote(of: participant, yes: true)
+            perform(actions, of: transaction, finishing: .committed, now: now)
         case .no(let failure):
-            transaction.participants[position].votedYes = false
-            abortParticipants(transaction, now: now)
-            end(transaction, .failed(failure), now: now)
+            let actions = transaction.votes.vote(of: participant, yes: false)
+            perform(actions, of: transaction, finishing: .failed(failure), now: now)
         }
     }
 
@@ -136,15 +101,15 @@ extension PartitionCore {
         guard var transaction = active(ref, at: coordinator), transaction.transactionProtocol == .twoPhaseCommit else { return }
         statistics.deadlocks += 1
         statistics.detectionLatencies.append(now - since)
-        abortParticipants(transaction, now: now)
         if Int(ref.attempt) > transactionSettings.maxDeadlockRetries {
-            return end(transaction, .retryableAbort(reason: "deadlock victim \(ref.attempt) times"), now: now)
+            return perform(transaction.votes.abandon(), of: transaction,
+                           finishing: .retryableAbort(reason: "deadlock victim \(ref.attempt) times"), now: now)
         }
+        perform(transaction.votes.aborts(), of: transaction, now: now)
         transaction.ref.attempt += 1
         transaction.results = Array(repeating: nil, count: transaction.results.count)
-        for position in transaction.participants.indices { transaction.participants[position].votedYes = nil }
-        store(transaction)
-        sendPrepares(transaction, now: now)
+        let prepares = transaction.votes.retry()
+        perform(prepares, of: transaction, now: now)
         log(transaction, "retrying")
     }
 
@@ -153,8 +118,30 @@ extension PartitionCore {
               transaction.transactionProtocol == .twoPhaseCommit
         else { return }
         statistics.timeouts += 1
-        abortParticipants(transaction, now: now)
-        end(transaction, .retryableAbort(reason: "not decided within \(transactionSettings.timeoutMilliseconds) ms"), now: now)
+        perform(transaction.votes.abandon(), of: transaction,
+                finishing: .retryableAbort(reason: "not decided within \(transactionSettings.timeoutMilliseconds) ms"), now: now)
+    }
+
+    /// Sends what the votes ask for; `status` is the outcome when they decide the attempt.
+    private mutating func perform(_ actions: [TwoPhaseVotes.Action], of transaction: ActiveTransaction,
+                                  finishing status: TransactionOutcome.Status = .committed, now: Int64) {
+        for action in actions {
+            switch action {
+            case .prepare(let index):
+                let participant = transaction.votes.participants[index]
+                let request = PrepareRequest(
+                    ref: transaction.ref, coordinator: transaction.coordinator, priority: transaction.priority,
+                    messages: participant.invocations.map { transaction.invocations[Int($0)].message }, readOnly: participant.readOnly)
+                send(.prepare(request), from: transaction.coordinator, to: participant.address, now: now)
+            case .commit(let participant):
+                send(.commit(transaction.ref), from: transaction.coordinator, to: participant, now: now)
+            case .abort(let participant):
+                send(.abort(transaction.ref), from: transaction.coordinator, to: participant, now: now)
+            case .finish:
+                return end(transaction, status, now: now)
+            }
+        }
+        store(transaction)
     }
 
     // MARK: Sagas
