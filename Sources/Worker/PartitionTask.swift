@@ -102,11 +102,15 @@ final class PartitionTask: Sendable {
             for case .stop(let done) in mailbox.drain() { done() }
             stopCallbacks.forEach { $0() }
         }
+        let clock = ContinuousClock(), started = clock.now
         // A recovery after a failure must see every mark of the incarnations before it.
         await dependencies.stability.quiesce()
+        let quiesced = clock.now
         let recovered = try await dependencies.log.recover(partition, application: dependencies.application,
                                                            partitionOf: dependencies.partitionOf)
+        let read = clock.now
         let found = await findDelivered(recovered.core)
+        let looked = clock.now
         let incarnation = UInt64.random(in: 1...UInt64.max)
         let mailbox = mailbox
         dependencies.stability.register(partition, incarnation: incarnation, recovered: recovered.head.epoch,
@@ -127,6 +131,11 @@ final class PartitionTask: Sendable {
                 loop.releaseRecovered(skipping: found, group: &group)
                 try await dependencies.recovered(partition, loop.core.positions)
                 acceptsLocalMessages.store(true, ordering: .releasing)
+                dependencies.logger.info("partition running", metadata: [
+                    "statefun.partition": "\(partition)", "statefun.recovery_ms": "\(Self.milliseconds(clock.now - started))",
+                    "statefun.quiesce_ms": "\(Self.milliseconds(quiesced - started))", "statefun.log_ms": "\(Self.milliseconds(read - quiesced))",
+                    "statefun.delivered_ms": "\(Self.milliseconds(looked - read))", "statefun.seek_ms": "\(Self.milliseconds(clock.now - looked))",
+                ])
                 defer { group.cancelAll() }
                 try await loop.run(group: &group)
             }
@@ -136,6 +145,10 @@ final class PartitionTask: Sendable {
             throw error
         }
         clean = true
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// The recovered outputs the broker already has (see `DeliveredOutputs`); none when they

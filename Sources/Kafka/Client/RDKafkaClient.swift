@@ -1,4 +1,5 @@
 import CRDKafka
+import Dispatch
 import Logging
 
 /// Owns one librdkafka handle (`rd_kafka_t`) and the context its C callbacks reach through the
@@ -42,8 +43,16 @@ final class RDKafkaClient: @unchecked Sendable {
         self.callbacks = callbacks
     }
 
+    /// Destroying waits for librdkafka's threads, up to a second for one that waits to
+    /// reconnect (a consumer's group coordinator connection, typically): never on the releasing
+    /// thread, often one of Swift's cooperative pool. The callbacks live until it is done.
     deinit {
-        rd_kafka_destroy(handle)
+        nonisolated(unsafe) let handle = handle
+        let callbacks = callbacks
+        DispatchQueue.global().async {
+            rd_kafka_destroy(handle)
+            withExtendedLifetime(callbacks) {}
+        }
     }
 
     /// A `rd_kafka_conf_t` with every property set, or an error naming the rejected property.

@@ -20,7 +20,7 @@ extension KafkaConsumer {
         configuration.reportEndOfPartition = true
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         do {
-            try consumer.assign(starts)
+            try consumer.assign(try await absolute(starts, consumer))
             var open = Set(starts.map(\.topicPartition))
             var events = consumer.events.makeAsyncIterator()
             while !open.isEmpty {
@@ -38,5 +38,22 @@ extension KafkaConsumer {
             throw error
         }
         await consumer.close()
+    }
+
+    /// `starts` with the logical beginning replaced by the partition's low watermark. librdkafka
+    /// looks a logical offset up once the partition's leader is known, but when that comes after
+    /// the assignment (always, for a new client) it waits for a fixed 500 ms retry first; an
+    /// absolute offset is fetched as soon as the leader is known.
+    private static func absolute(_ starts: [TopicPartitionOffset], _ consumer: KafkaConsumer) async throws -> [TopicPartitionOffset] {
+        var resolved: [TopicPartitionOffset] = []
+        for start in starts {
+            guard start.offset == TopicPartitionOffset.beginning else {
+                resolved.append(start)
+                continue
+            }
+            let low = try await consumer.watermarks(start.topicPartition).low
+            resolved.append(TopicPartitionOffset(start.topicPartition, offset: low))
+        }
+        return resolved
     }
 }
