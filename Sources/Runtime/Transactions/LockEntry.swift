@@ -51,6 +51,53 @@ struct LockEntry: Sendable {
     func knows(_ ref: TransactionRef) -> Bool { holderIndex(ref) != nil || waiterIndex(ref) != nil }
 }
 
+/// The queue rules of strict 2PL, as answers the participant acts on: they decide, the
+/// participant runs the invocations and records the changes.
+extension LockEntry {
+    enum Admission: Equatable {
+        /// Run the prepare now; it holds the lock if it votes yes.
+        case grant
+        /// Queue it.
+        case wait
+        /// A repeat of a prepare already holding or waiting.
+        case ignore
+    }
+
+    /// What becomes of a prepare that arrives: granted only if nobody waits ahead of it (the
+    /// queue is FIFO) and the lock is free, or shared among read-only requests.
+    func admission(of request: PrepareRequest) -> Admission {
+        if knows(request.ref) { return .ignore }
+        return waiters.isEmpty && canGrant(request) ? .grant : .wait
+    }
+
+    /// The waiter at the head of the queue if it may run now: a message once nobody holds the
+    /// lock, a prepare once it can be granted.
+    var admissibleHead: LockWaiter? {
+        guard let head = waiters.first else { return nil }
+        switch head {
+        case .message: return holders.isEmpty ? head : nil
+        case .prepare(let request): return canGrant(request) ? head : nil
+        }
+    }
+
+    enum Release: Equatable {
+        /// The holder at this index ends: apply its changes on commit, drop them on abort.
+        case holder(Int)
+        /// The waiting prepare at this index is withdrawn.
+        case waiter(Int)
+        /// Nothing of the transaction is here.
+        case none
+    }
+
+    /// What a decision of `ref` releases. A commit only ever concerns a holder (every
+    /// participant voted yes); an abort also withdraws a waiting prepare.
+    func release(_ ref: TransactionRef, commit: Bool) -> Release {
+        if let index = holderIndex(ref) { return .holder(index) }
+        if !commit, let index = waiterIndex(ref) { return .waiter(index) }
+        return .none
+    }
+}
+
 /// One change of a lock entry. Replayed in order on the entry as it was, an epoch's changes
 /// give the entry as it is (indices refer to the entry at the time of the change).
 enum LockChange: Sendable {

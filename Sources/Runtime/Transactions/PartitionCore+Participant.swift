@@ -6,11 +6,15 @@ extension PartitionCore {
     // MARK: Two-phase commit
 
     mutating func prepare(_ request: PrepareRequest, at address: Address, now: Int64) {
-        guard let entry = locks[address] else { return grant(request, at: address, now: now) }
-        guard !entry.knows(request.ref) else { return }
-        if entry.waiters.isEmpty, entry.canGrant(request) { return grant(request, at: address, now: now) }
-        changeLock(at: address, .appendWaiter(.prepare(request)))
-        trackWaits(at: address, now: now)
+        switch locks[address]?.admission(of: request) ?? .grant {
+        case .grant:
+            grant(request, at: address, now: now)
+        case .wait:
+            changeLock(at: address, .appendWaiter(.prepare(request)))
+            trackWaits(at: address, now: now)
+        case .ignore:
+            return
+        }
     }
 
     /// Runs the request's invocations one after the other on a copy of the address's state,
@@ -50,16 +54,17 @@ extension PartitionCore {
     /// waiting prepare) and lets the waiters in.
     mutating func conclude(_ ref: TransactionRef, at address: Address, commit: Bool, now: Int64) {
         guard let entry = locks[address] else { return }
-        if let index = entry.holderIndex(ref) {
+        switch entry.release(ref, commit: commit) {
+        case .holder(let index):
             let holder = entry.holders[index]
             changeLock(at: address, .removeHolder(index))
             if commit {
                 apply(holder.writes, at: address)
                 perform(holder.effects, from: address, now: now)
             }
-        } else if !commit, let index = entry.waiterIndex(ref) {
+        case .waiter(let index):
             changeLock(at: address, .removeWaiter(index))
-        } else {
+        case .none:
             return
         }
         admitWaiters(at: address, now: now)
@@ -67,16 +72,11 @@ extension PartitionCore {
 
     /// Runs the waiters at the head of the queue that may run now, in order.
     private mutating func admitWaiters(at address: Address, now: Int64) {
-        admitting: while let entry = locks[address], let first = entry.waiters.first {
-            switch first {
-            case .message(let caller, let payload, let origin):
-                guard entry.holders.isEmpty else { break admitting }
-                changeLock(at: address, .removeWaiter(0))
-                dispatch(address, caller: caller, payload: payload, origin: origin, now: now)
-            case .prepare(let request):
-                guard entry.canGrant(request) else { break admitting }
-                changeLock(at: address, .removeWaiter(0))
-                grant(request, at: address, now: now)
+        while let head = locks[address]?.admissibleHead {
+            changeLock(at: address, .removeWaiter(0))
+            switch head {
+            case .message(let caller, let payload, let origin): dispatch(address, caller: caller, payload: payload, origin: origin, now: now)
+            case .prepare(let request): grant(request, at: address, now: now)
             }
         }
         trackWaits(at: address, now: now)
