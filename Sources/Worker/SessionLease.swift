@@ -35,12 +35,14 @@ final class SessionLease: Sendable {
         lastTick = Atomic(clock())
     }
 
-    /// Starts the watch thread, which ticks every 50 ms until `stop`.
+    /// Starts the watch thread, which ticks every 50 ms (more often for a limit under 200 ms)
+    /// until `stop`.
     func start() {
         running.store(true, ordering: .relaxed)
+        let interval = useconds_t(min(50_000, limitNanoseconds / 4_000))
         let thread = Thread { [self] in
             while running.load(ordering: .relaxed) {
-                usleep(50_000)
+                usleep(interval)
                 tick()
             }
         }

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Kafka
 import Logging
 import Runtime
@@ -297,14 +298,14 @@ final class TaskRegistry: PartitionRouter {
     }
 
     /// Stops every task and waits until each has checkpointed, at most 20 seconds in all (as
-    /// `stopBlocking`, off the cooperative pool), so that a worker always ends.
+    /// `stopBlocking`, on a thread of its own), so that a worker always ends.
     func stopAll(logger: Logger) async {
         let partitions = state.withLock { Array($0.assigned.keys) }
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread {
                 self.stopBlocking(partitions, logger: logger)
                 continuation.resume()
-            }
+            }.start()
         }
     }
 

@@ -1,5 +1,5 @@
 import CRDKafka
-import Dispatch
+import Foundation
 import Logging
 
 /// Owns one librdkafka handle (`rd_kafka_t`) and the context its C callbacks reach through the
@@ -45,14 +45,18 @@ final class RDKafkaClient: @unchecked Sendable {
 
     /// Destroying waits for librdkafka's threads, up to a second for one that waits to
     /// reconnect (a consumer's group coordinator connection, typically): never on the releasing
-    /// thread, often one of Swift's cooperative pool. The callbacks live until it is done.
+    /// thread, often one of Swift's cooperative pool, nor on Dispatch's pool, which other
+    /// blocking librdkafka calls share (`runBlocking`). A thread of its own does it; the
+    /// callbacks live until it is done.
     deinit {
         nonisolated(unsafe) let handle = handle
         let callbacks = callbacks
-        DispatchQueue.global().async {
+        let thread = Thread {
             rd_kafka_destroy(handle)
             withExtendedLifetime(callbacks) {}
         }
+        thread.name = "kafka-destroy"
+        thread.start()
     }
 
     /// A `rd_kafka_conf_t` with every property set, or an error naming the rejected property.
