@@ -47,7 +47,7 @@ public final class FunctionTestHarness {
 
     /// Moves time forward, firing each delayed message at its due time.
     public func advanceTime(by duration: Duration) {
-        let target = now + duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let target = now + duration.wholeMilliseconds
         while let due = core.nextTimerDue(), due <= target {
             now = max(now, due)
             core.fireTimers(now: now)

@@ -132,9 +132,9 @@ final class PartitionTask: Sendable {
                 try await dependencies.recovered(partition, loop.core.positions)
                 acceptsLocalMessages.store(true, ordering: .releasing)
                 dependencies.logger.info("partition running", metadata: [
-                    "statefun.partition": "\(partition)", "statefun.recovery_ms": "\(Self.milliseconds(clock.now - started))",
-                    "statefun.quiesce_ms": "\(Self.milliseconds(quiesced - started))", "statefun.log_ms": "\(Self.milliseconds(read - quiesced))",
-                    "statefun.delivered_ms": "\(Self.milliseconds(looked - read))", "statefun.seek_ms": "\(Self.milliseconds(clock.now - looked))",
+                    "statefun.partition": "\(partition)", "statefun.recovery_ms": "\((clock.now - started).wholeMilliseconds)",
+                    "statefun.quiesce_ms": "\((quiesced - started).wholeMilliseconds)", "statefun.log_ms": "\((read - quiesced).wholeMilliseconds)",
+                    "statefun.delivered_ms": "\((looked - read).wholeMilliseconds)", "statefun.seek_ms": "\((clock.now - looked).wholeMilliseconds)",
                 ])
                 defer { group.cancelAll() }
                 try await loop.run(group: &group)
@@ -145,10 +145,6 @@ final class PartitionTask: Sendable {
             throw error
         }
         clean = true
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// The recovered outputs the broker already has (see `DeliveredOutputs`); none when they

@@ -53,13 +53,13 @@ struct TwoPhaseVotes: Sendable, Equatable {
     /// The invocations of `address` while its vote is awaited; nil for an address that is no
     /// participant or has voted (a repeat is ignored).
     func awaitedInvocations(of address: Address) -> [Int32]? {
-        participants.first { $0.address == address && $0.votedYes == nil }?.invocations
+        awaitedPosition(of: address).map { participants[$0].invocations }
     }
 
     /// Records a vote. The last yes commits everyone; a no aborts the others. Nothing for a
     /// vote not awaited.
     mutating func vote(of address: Address, yes: Bool) -> [Action] {
-        guard let position = participants.firstIndex(where: { $0.address == address && $0.votedYes == nil }) else { return [] }
+        guard let position = awaitedPosition(of: address) else { return [] }
         participants[position].votedYes = yes
         guard yes else { return abandon() }
         guard participants.allSatisfy({ $0.votedYes == true }) else { return [] }
@@ -79,5 +79,9 @@ struct TwoPhaseVotes: Sendable, Equatable {
     mutating func retry() -> [Action] {
         for position in participants.indices { participants[position].votedYes = nil }
         return start()
+    }
+
+    private func awaitedPosition(of address: Address) -> Int? {
+        participants.firstIndex { $0.address == address && $0.votedYes == nil }
     }
 }

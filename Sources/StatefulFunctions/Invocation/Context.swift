@@ -97,8 +97,7 @@ public final class Context {
 
     /// Sends `message` to `address` after `delay`. Pass a token to be able to cancel it.
     public func send(_ message: Message, to address: Address, after delay: Duration, cancellationToken: String? = nil) {
-        let milliseconds = delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000
-        effects.append(.sendDelayed(to: address, message: message, delayMilliseconds: max(0, milliseconds),
+        effects.append(.sendDelayed(to: address, message: message, delayMilliseconds: max(0, delay.wholeMilliseconds),
                                     cancellationToken: cancellationToken))
     }
 
