@@ -70,7 +70,7 @@ public final class Worker: Service {
                 for event in await control.next() {
                     switch event {
                     case .consumer(let event):
-                        handle(event, registry: registry, inputControl: inputControl, consumer: consumer) { partition, ownership in
+                        handle(event, registry: registry, inputControl: inputControl) { partition, ownership in
                             group.addTask {
                                 await Self.keepRunning(partition, ownership: ownership, registry: registry, dependencies: dependencies)
                             }
@@ -126,6 +126,11 @@ public final class Worker: Service {
         // Positions live in the checkpoints: a partition is read from the start until its
         // recovery seeks to them, and nothing is ever committed under the group.
         groupConfiguration.startsAtCommittedOffsets = false
+        // Ownership changes on the polling thread, in the group's order: an assignment whose
+        // event is read after its own revocation starts nothing (`TaskRegistry.takeUnstarted`).
+        groupConfiguration.didAssignPartitions = { [configuration] partitions in
+            for partition in partitions where partition.topic == configuration.internalTopic { registry.assign(partition.partition) }
+        }
         groupConfiguration.willRevokePartitions = { [configuration, logger] partitions in
             // Blocks the group until the partitions' last epochs are durable, so their next
             // owner recovers everything.
@@ -165,14 +170,14 @@ public final class Worker: Service {
     }
 
     /// Acts on one event of the group consumer; `start` runs a newly assigned key partition.
-    private func handle(_ event: KafkaConsumerEvent, registry: TaskRegistry, inputControl: InputControl, consumer: KafkaConsumer,
+    private func handle(_ event: KafkaConsumerEvent, registry: TaskRegistry, inputControl: InputControl,
                         start: (Int32, UInt64) -> Void) {
         switch event {
         case .partitionsAssigned(let partitions):
-            // Inputs stay paused until their partition has recovered and seeked.
-            try? consumer.pause(partitions)
             for partition in partitions where partition.topic == configuration.internalTopic {
-                guard let ownership = registry.assign(partition.partition) else { continue }
+                guard let ownership = registry.takeUnstarted(partition.partition) else { continue }
+                // Inputs stay paused until their partition has recovered and seeked.
+                inputControl.pause(partition.partition)
                 start(partition.partition, ownership)
             }
         case .records(let records):
@@ -249,20 +254,29 @@ final class TaskRegistry: PartitionRouter {
     private struct State {
         /// Each owned partition's ownership: a number that is new each time it is assigned.
         var assigned: [Int32: UInt64] = [:]
+        /// Owned partitions whose task has not been started yet.
+        var unstarted: Set<Int32> = []
         var ownerships: UInt64 = 0
         var tasks: [Int32: PartitionTask] = [:]
     }
 
     private let state = Mutex(State())
 
-    /// Marks `partition` owned and returns the new ownership; nil if it already was owned.
-    func assign(_ partition: Int32) -> UInt64? {
+    /// Marks `partition` owned, with a new ownership, unless it already is; its task is
+    /// started by whoever takes it with `takeUnstarted`.
+    func assign(_ partition: Int32) {
         state.withLock { state in
-            guard state.assigned[partition] == nil else { return nil }
+            guard state.assigned[partition] == nil else { return }
             state.ownerships += 1
             state.assigned[partition] = state.ownerships
-            return state.ownerships
+            state.unstarted.insert(partition)
         }
+    }
+
+    /// The ownership of `partition` if it is owned and its task not started yet; the caller
+    /// starts it. nil once started, or when the group took it away meanwhile.
+    func takeUnstarted(_ partition: Int32) -> UInt64? {
+        state.withLock { state in state.unstarted.remove(partition) == nil ? nil : state.assigned[partition] }
     }
 
     /// Whether `ownership` of `partition` is still the current one.
@@ -313,6 +327,7 @@ final class TaskRegistry: PartitionRouter {
         state.withLock { state in
             partitions.compactMap { partition in
                 state.assigned[partition] = nil
+                state.unstarted.remove(partition)
                 return state.tasks[partition]
             }
         }

@@ -61,6 +61,11 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// released: the group waits until it returns, so the caller can finish work on them first
     /// (another member gets them only afterwards). Keep it bounded. Default nil.
     public var willRevokePartitions: (@Sendable ([TopicPartition]) -> Void)?
+    /// Called on the polling thread once the group has given partitions to this consumer,
+    /// before `partitionsAssigned` is delivered: with `willRevokePartitions`, the caller sees
+    /// assignments and revocations in the order the group made them, even when a revocation
+    /// comes before the events are read. Default nil.
+    public var didAssignPartitions: (@Sendable ([TopicPartition]) -> Void)?
     /// Any librdkafka property (CONFIGURATION.md), applied last.
     public var properties: [String: String] = [:]
 

@@ -27,8 +27,10 @@ public final class KafkaConsumer: Sendable {
             onError: { error in
                 if error.category == .fatal { channel.push(.error(error)) }
             },
-            onRebalance: { [willRevoke = configuration.willRevokePartitions, startOffset] handle, code, partitions in
-                Rebalance.handle(handle, code, partitions, startOffset: startOffset, channel: channel, willRevoke: willRevoke,
+            onRebalance: { [willRevoke = configuration.willRevokePartitions, didAssign = configuration.didAssignPartitions, startOffset]
+                handle, code, partitions in
+                Rebalance.handle(handle, code, partitions, startOffset: startOffset, channel: channel,
+                                 didAssign: didAssign, willRevoke: willRevoke,
                                  logger: logger)
             }
         )
@@ -194,7 +196,8 @@ private enum Rebalance {
     static func handle(
         _ handle: OpaquePointer, _ code: rd_kafka_resp_err_t,
         _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, startOffset: Int64?,
-        channel: BoundedChannel<KafkaConsumerEvent>, willRevoke: (@Sendable ([TopicPartition]) -> Void)?,
+        channel: BoundedChannel<KafkaConsumerEvent>, didAssign: (@Sendable ([TopicPartition]) -> Void)?,
+        willRevoke: (@Sendable ([TopicPartition]) -> Void)?,
         logger: Logger
     ) {
         let changed = PartitionList.offsets(partitions).map(\.topicPartition)
@@ -212,6 +215,7 @@ private enum Rebalance {
                 rd_kafka_assign(handle, partitions)
             }
             logger.info("partitions assigned", metadata: ["kafka.partitions": "\(changed)"])
+            didAssign?(changed)
             channel.push(.partitionsAssigned(changed))
         default:
             // Revoked, or lost (an error): either way this consumer no longer owns them.
