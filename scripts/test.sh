@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: checks that no development history crept into the product, installs what is
-# missing, starts a private broker, validates docker-compose.yml, runs `swift test`, stops the
-# broker. Extra arguments go to `swift test` (e.g. --filter RoundTrip).
+# missing (the StateFun Python SDK too), starts a private broker, validates docker-compose.yml,
+# runs `swift test`, stops the broker. Extra arguments go to `swift test` (e.g. --filter RoundTrip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,7 @@ source scripts/private-broker.sh
 PORT=${TEST_BROKER_PORT:-19092}
 start_private_broker "$PORT"
 ./scripts/check-compose.sh
+./scripts/python-sdk.sh >/dev/null
 export KAFKA_BOOTSTRAP=127.0.0.1:$PORT
 swift build --build-tests
 # Line-buffered, so that a log cut short still shows the test that was running; bounded, so that

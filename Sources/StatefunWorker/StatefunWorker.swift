@@ -24,8 +24,11 @@ struct StatefunWorker: AsyncParsableCommand {
     }
 
     @Option(help: "Application to run: \(App.allCases.map(\.rawValue).joined(separator: ", ")).") var app = App.greeter
-    @Option(help: "Kafka bootstrap servers.") var bootstrap = "127.0.0.1:9092"
-    @Option(help: "Application id: consumer group and topic prefix (default: the application's name).") var applicationID: String?
+    @Option(help: ArgumentHelp("Run the application this StateFun module file describes (remote functions, Kafka ingresses and egresses) instead of --app.",
+                               valueName: "module.yaml")) var module: String?
+    @Option(help: "Kafka bootstrap servers (default: the module file's address, else 127.0.0.1:9092).") var bootstrap: String?
+    @Option(help: "Application id: consumer group and topic prefix (default: the module's consumerGroupId, else the application's name).")
+    var applicationID: String?
     @Option(help: "Key partitions (fixed for the life of the application).") var partitions = 8
     @Option(help: "Minimum milliseconds between two checkpoints of a partition.") var checkpointInterval = 5
     @Option(help: "A full snapshot every this many epochs.") var snapshotEvery = 2_000
@@ -69,12 +72,17 @@ struct StatefunWorker: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let application = switch app {
-        case .greeter: Greeter.application(requestsTopic: greeterRequests, greetingsTopic: greeterGreetings)
-        case .bank: Bank.application(requestsTopic: bankRequests, responsesTopic: bankResponses)
-        case .ycsb: YCSB.application(requestsTopic: ycsbRequests, responsesTopic: ycsbResponses, transactions: !ycsbNoTransactions)
+        let moduleFile = try module.map { path throws(ModuleError) in try ModuleFile.load(path: path) }
+        let application = if let moduleFile { moduleFile.application } else {
+            switch app {
+            case .greeter: Greeter.application(requestsTopic: greeterRequests, greetingsTopic: greeterGreetings)
+            case .bank: Bank.application(requestsTopic: bankRequests, responsesTopic: bankResponses)
+            case .ycsb: YCSB.application(requestsTopic: ycsbRequests, responsesTopic: ycsbResponses, transactions: !ycsbNoTransactions)
+            }
         }
-        var configuration = WorkerConfiguration(bootstrapServers: bootstrap, applicationID: applicationID ?? application.name)
+        var configuration = WorkerConfiguration(
+            bootstrapServers: bootstrap ?? moduleFile?.bootstrapServers ?? "127.0.0.1:9092",
+            applicationID: applicationID ?? moduleFile?.consumerGroupID ?? application.name)
         configuration.partitions = partitions
         configuration.checkpointIntervalMilliseconds = checkpointInterval
         configuration.snapshotEveryEpochs = snapshotEvery

@@ -24,6 +24,8 @@ final class PartitionTask: Sendable {
         case local([Envelope], from: EpochRef)
         /// Signals of a partition of this worker (see `Envelope.isSignal`): no dependency.
         case signals([Envelope])
+        /// A remote function's endpoint answered `call` (or never did, within its timeout).
+        case remote(RemoteCall, RemoteOutcome)
         /// A receiver partition of this worker recorded stable `count` of the messages of this
         /// partition's `incarnation` and `epoch`.
         case acknowledged(incarnation: UInt64, epoch: Int64, count: Int)
@@ -62,6 +64,8 @@ final class PartitionTask: Sendable {
         let refetch: @Sendable (TopicPartitionOffset) async -> Void
         /// Receives the partition's transaction counts of each epoch.
         let countTransactions: @Sendable (TransactionStatistics) -> Void
+        /// Posts remote functions' batches.
+        let remote: RemoteClient
     }
 
     let partition: Int32
@@ -126,6 +130,7 @@ final class PartitionTask: Sendable {
         var clean = false
         defer { dependencies.stability.end(partition, incarnation: incarnation, clean: clean) }
         var loop = Loop(task: self, core: recovered.core, incarnation: incarnation, recovered: recovered)
+        try loop.core.resumeRemoteCalls(now: Loop.nowMilliseconds())
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 loop.releaseRecovered(skipping: found, group: &group)
@@ -258,8 +263,10 @@ final class PartitionTask: Sendable {
 
         mutating func run(group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
             defer { wake?.sleeper.cancel() }
-            // Recovered timers must fire even if no input ever arrives.
+            // Recovered timers must fire even if no input ever arrives, and recovered remote
+            // batches go out at once.
             scheduleWake()
+            startRemoteCalls(group: &group)
             while true {
                 let events = await task.mailbox.next()
                 if events.isEmpty && task.mailbox.isClosed { return }
@@ -270,6 +277,7 @@ final class PartitionTask: Sendable {
                 handOverLocal()
                 refetchSkipped(group: &group)
                 sendSignals(group: &group)
+                startRemoteCalls(group: &group)
                 try maybeCloseEpoch(group: &group)
                 if !stopSignals.isEmpty, inFlight == 0, outstandingReleases == 0, written.isEmpty, !core.hasChanges {
                     task.mailbox.close()
@@ -296,6 +304,10 @@ final class PartitionTask: Sendable {
             case .signals(let envelopes):
                 guard stopSignals.isEmpty else { return }
                 for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
+            case .remote(let call, let outcome):
+                // Stopping, the batch stays queued in the checkpoint: the next owner sends it again.
+                guard stopSignals.isEmpty else { return }
+                core.complete(call, with: outcome, now: now)
             case .acknowledged(let incarnation, let epoch, let count):
                 if incarnation == self.incarnation { core.acknowledge(epoch: epoch, count: count) }
             case .delivered(let epoch, let count, let offsets):
@@ -348,7 +360,9 @@ final class PartitionTask: Sendable {
             }
         }
 
-        var admitsIngress: Bool { core.busyCoordinatorCount < max(1, configuration.maxTransactionsPerPartition) }
+        var admitsIngress: Bool {
+            core.busyCoordinatorCount < max(1, configuration.maxTransactionsPerPartition) && !core.remoteBacklogFull
+        }
 
         mutating func process(_ record: ConsumerRecord, now: Int64) {
             switch gaps.check(record.topicPartition, offset: record.offset, expected: core.positions[record.topic]) {
@@ -392,6 +406,17 @@ final class PartitionTask: Sendable {
                 }
             }
             refetches = []
+        }
+
+        /// Posts the remote calls of what was just processed, each on a task of its own; the
+        /// answer comes back through the mailbox.
+        mutating func startRemoteCalls(group: inout ThrowingDiscardingTaskGroup<any Error>) {
+            let client = deps.remote, mailbox = task.mailbox
+            for call in core.takeRemoteCalls() {
+                group.addTask {
+                    if let outcome = await client.call(call) { mailbox.post(.remote(call, outcome)) }
+                }
+            }
         }
 
         /// Sends the signals of what was just processed at once, to a local partition or

@@ -166,7 +166,8 @@ public final class Worker: Service {
                     try await seekRetrying([offset], attempts: 20, pause: .milliseconds(100), seek: { try await consumer.seek($0) })
                 } catch { logger.warning("cannot fetch \(offset) again: \(error)") }
             },
-            countTransactions: { [self] counts in statistics.withLock { $0.add(counts) } })
+            countTransactions: { [self] counts in statistics.withLock { $0.add(counts) } },
+            remote: RemoteClient())
     }
 
     /// Acts on one event of the group consumer; `start` runs a newly assigned key partition.

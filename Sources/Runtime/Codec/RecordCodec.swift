@@ -47,6 +47,7 @@ extension ByteWriter {
         case .unknownFunctionType(let type): write(3); write(type.description)
         case .rejected(let why, let code): write(4); write(why); write(optional: code)
         case .noIngressBinding(let topic): write(5); write(topic)
+        case .remoteCallFailed(let why): write(6); write(why)
         }
     }
 
@@ -118,6 +119,7 @@ extension ByteReader {
             return .unknownFunctionType(type)
         case 4: return .rejected(try readString(), code: try readOptionalString())
         case 5: return .noIngressBinding(topic: try readString())
+        case 6: return .remoteCallFailed(try readString())
         case let tag: throw Malformed(description: "unknown dead-letter reason \(tag)")
         }
     }

@@ -5,7 +5,12 @@ extension ByteWriter {
     mutating func write(_ payload: Payload) {
         switch payload {
         case .message(let message):
-            write(0)
+            if let typeName = message.typeName {
+                write(2)
+                write(typeName)
+            } else {
+                write(0)
+            }
             write(message.payload)
         case .transaction(let message):
             write(1)
@@ -131,6 +136,9 @@ extension ByteReader {
         switch try readInt() {
         case 0: return .message(Message(bytes: try readBytes()))
         case 1: return .transaction(try readTransactionMessage())
+        case 2:
+            let typeName = try readString()
+            return .message(Message(bytes: try readBytes(), typeName: typeName))
         case let tag: throw Malformed(description: "unknown payload \(tag)")
         }
     }
@@ -162,7 +170,7 @@ extension ByteReader {
         return WaitReport(partition: partition, isFull: isFull, edges: edges, ended: ended)
     }
 
-    mutating func readOptionalMessage() throws(Malformed) -> Message? { try readOptionalBytes().map(Message.init(bytes:)) }
+    mutating func readOptionalMessage() throws(Malformed) -> Message? { try readOptionalBytes().map { Message(bytes: $0) } }
 
     mutating func readTransactionFailure() throws(Malformed) -> TransactionFailure {
         TransactionFailure(code: try readOptionalString(), reason: try readString())

@@ -44,6 +44,8 @@ public struct PartitionCore {
 
     /// State per address, with the names this epoch changed.
     private var entries: [Address: Entry] = [:]
+    /// Remote functions' queues and the calls to make.
+    var remote = RemoteCalls()
     private(set) var timers = TimerTable()
     public private(set) var positions: [String: Int64] = [:]
     /// What was applied from each sender partition.
@@ -258,7 +260,7 @@ public struct PartitionCore {
         return signals
     }
 
-    private mutating func drain(now: Int64) {
+    mutating func drain(now: Int64) {
         invoking = true
         defer { invoking = false }
         var next = 0
@@ -285,6 +287,9 @@ public struct PartitionCore {
         case .message(let message):
             if recordsInvocations { invocations.append((target, caller, message)) }
             if lastBinding?.type != target.type { lastBinding = application.binding(for: target.type) }
+            if let endpoint = lastBinding?.remote {
+                return enqueueRemote(target, endpoint: endpoint, caller: caller, message: message, origin: origin, now: now)
+            }
             if let spec = lastBinding?.coordinator {
                 return request(at: target, spec: spec, caller: caller, message: message, origin: origin, now: now)
             }
@@ -309,6 +314,11 @@ public struct PartitionCore {
 
     /// The state of `address` as functions see it.
     func currentState(of address: Address) -> AddressState { entries[address]?.state ?? AddressState() }
+
+    /// The addresses with a value named `name`.
+    func addressesWithState(named name: String) -> [Address] {
+        entries.compactMap { $0.value.state[name] == nil ? nil : $0.key }
+    }
 
     /// Applies state changes of an invocation of `address`.
     mutating func apply(_ writes: [StateWrite], at address: Address) {
@@ -400,7 +410,7 @@ public struct PartitionCore {
     public var hasChanges: Bool {
         !open.dirty.isEmpty || !open.timersAdded.isEmpty || !open.timersRemoved.isEmpty || open.inputsChanged || !open.outbox.isEmpty
             || open.completionsToRecord || !open.deliveriesToRecord.isEmpty || !open.localAcks.isEmpty || open.currentAck != nil
-            || !open.lockChanges.isEmpty || !open.dirtyCoordinators.isEmpty
+            || !open.lockChanges.isEmpty || !open.dirtyCoordinators.isEmpty || !remote.dirty.isEmpty
     }
 
     /// Ends the open epoch: returns its checkpoint record (the whole partition when `snapshot`)
@@ -409,6 +419,7 @@ public struct PartitionCore {
     /// through `acknowledge`.
     public mutating func closeEpoch(snapshot: Bool = false) throws(StatefulFunctionError) -> (record: EpochRecord, acks: [LocalAck: Int])? {
         guard hasChanges || snapshot else { return nil }
+        recordRemoteQueues()
         var stateChanges: [EpochRecord.StateChange] = []
         if snapshot {
             for (address, entry) in entries {

@@ -11,6 +11,8 @@ public final class FunctionBinding: Sendable {
         case function(FunctionBody)
         /// A coordinator, with its transaction protocol, plan and outcome handler.
         case coordinator(CoordinatorSpec)
+        /// A function served by a remote endpoint; its state is declared by the endpoint.
+        case remote(RemoteEndpoint)
     }
 
     /// The function type this binding serves.
@@ -33,6 +35,11 @@ public final class FunctionBinding: Sendable {
     public var coordinator: CoordinatorSpec? {
         if case .coordinator(let spec) = role { spec } else { nil }
     }
+
+    /// The endpoint serving the type, when it is a remote function.
+    public var remote: RemoteEndpoint? {
+        if case .remote(let endpoint) = role { endpoint } else { nil }
+    }
 }
 
 /// Runs for a failed plain invocation whose error matches; may reply, send or write egress.
@@ -49,6 +56,8 @@ public struct Application: Sendable {
     public let name: String
     private(set) var functions: [TypeName: FunctionBinding] = [:]
     private(set) var exceptionHandlers: [ExceptionHandler] = []
+    /// Remote endpoints, each with one binding per type it serves (made on first use).
+    public private(set) var remoteEndpoints: [RemoteEndpoint] = []
     /// The ingress bindings, in the order they were added. A record goes to the first binding for
     /// its topic.
     public private(set) var ingresses: [IngressBinding] = []
@@ -78,6 +87,12 @@ public struct Application: Sendable {
         add(FunctionBinding(type: type, states: states, role: .coordinator(spec)))
     }
 
+    /// Serves the types `endpoint.functions` names from a remote endpoint. A type bound to Swift
+    /// code stays with its code; of two endpoints serving a type, the first added wins.
+    public mutating func bindRemote(_ endpoint: RemoteEndpoint) {
+        remoteEndpoints.append(endpoint)
+    }
+
     private mutating func add(_ binding: FunctionBinding) {
         precondition(functions[binding.type] == nil, "function type \(binding.type) is bound twice")
         functions[binding.type] = binding
@@ -105,6 +120,10 @@ public struct Application: Sendable {
         egressTopics.insert(topic)
     }
 
-    /// The binding of `type`, or nil when no function or coordinator is bound to it.
-    public func binding(for type: TypeName) -> FunctionBinding? { functions[type] }
+    /// The binding of `type`, or nil when no function, coordinator or remote endpoint serves it.
+    public func binding(for type: TypeName) -> FunctionBinding? {
+        if let binding = functions[type] { return binding }
+        guard let endpoint = remoteEndpoints.first(where: { $0.functions.contains(type) }) else { return nil }
+        return FunctionBinding(type: type, states: [], role: .remote(endpoint))
+    }
 }

@@ -15,6 +15,9 @@ public struct IngressBinding: Sendable {
     public let topic: String
     /// How a record's value is checked before it becomes the payload.
     public let codec: PayloadCodec
+    /// The type name messages from this topic carry (`Message.typeName`), e.g. a remote
+    /// function's `io.statefun.types/string`; nil for none.
+    public var valueTypeName: String?
     /// The address a record goes to. Nil means the record has no usable id and goes to the
     /// dead-letter topic.
     public let target: @Sendable (IngressRecord) -> Address?
@@ -48,7 +51,7 @@ public struct IngressBinding: Sendable {
             return .failure(.undecodable("the value is not JSON"))
         }
         guard let address = target(record) else { return .failure(.missingID) }
-        return .success((address, Message(bytes: payload)))
+        return .success((address, Message(bytes: payload, typeName: valueTypeName)))
     }
 }
 
@@ -70,6 +73,9 @@ public enum DeadLetterReason: Error, Hashable, Sendable, CustomStringConvertible
     case rejected(String, code: String? = nil)
     /// The record came from a topic that no ingress binding covers.
     case noIngressBinding(topic: String)
+    /// A remote function's endpoint did not answer within its call timeout, retries included, or
+    /// its answer cannot be read; the text says what happened last.
+    case remoteCallFailed(String)
 
     /// A short, stable identifier of the reason (e.g. `missing-id`), which the worker puts in a
     /// dead letter's headers.
@@ -81,6 +87,7 @@ public enum DeadLetterReason: Error, Hashable, Sendable, CustomStringConvertible
         case .unknownFunctionType: "unknown-function-type"
         case .rejected: "rejected"
         case .noIngressBinding: "no-ingress-binding"
+        case .remoteCallFailed: "remote-call-failed"
         }
     }
 
@@ -93,6 +100,7 @@ public enum DeadLetterReason: Error, Hashable, Sendable, CustomStringConvertible
         case .unknownFunctionType(let type): "no function is bound to type \(type)"
         case .rejected(let why, _): "the function rejected the message: \(why)"
         case .noIngressBinding(let topic): "no ingress binding for topic \(topic)"
+        case .remoteCallFailed(let why): "the remote function's endpoint failed: \(why)"
         }
     }
 }

@@ -22,11 +22,15 @@ extension Application {
         transactional: Bool = false, in context: Context
     ) -> InvocationOutcome {
         guard let binding, binding.type == target.type else { return .failed(.unknownFunctionType(target.type)) }
-        guard case .function(let body) = binding.role else {
+        switch binding.role {
+        case .function(let body):
+            return run(target, binding: binding, caller: caller, message: message, state: state, now: now,
+                       transactional: transactional, in: context) { try body($0, message) }
+        case .coordinator:
             return .failed(.rejected("\(target.type) is a coordinator; a transaction cannot invoke it"))
+        case .remote:
+            return .failed(.rejected("\(target.type) is a remote function; remote functions take no part in transactions"))
         }
-        return run(target, binding: binding, caller: caller, message: message, state: state, now: now,
-                   transactional: transactional, in: context) { try body($0, message) }
     }
 
     /// Runs `spec.plan` of the coordinator at `target` for `request`; the plan is nil unless the

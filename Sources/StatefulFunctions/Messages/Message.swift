@@ -1,13 +1,18 @@
 import Foundation
 
-/// The payload of an invocation: bytes, usually JSON. Functions decode what they accept.
+/// The payload of an invocation: bytes, usually JSON, and optionally the name of their type.
+/// Functions decode what they accept.
 public struct Message: Hashable, Sendable {
     /// The message's bytes, as the sender made them.
     public var payload: [UInt8]
+    /// The type of the payload, as remote functions see it (a StateFun typename such as
+    /// `io.statefun.types/string` or `com.example/Order`); nil when the sender set none.
+    public var typeName: String?
 
-    /// A message with `bytes` as its payload.
-    public init(bytes: [UInt8]) {
+    /// A message with `bytes` as its payload, of type `typeName` if given.
+    public init(bytes: [UInt8], typeName: String? = nil) {
         payload = bytes
+        self.typeName = typeName
     }
 
     /// A message whose payload is the UTF-8 bytes of `text`.

@@ -1,0 +1,173 @@
+import StatefulFunctions
+
+/// Remote functions: one request in flight per address, later invocations batched behind it.
+/// A batch's answer is applied like an invocation's effects, in the epoch it arrives in; the
+/// queue (with the batch) is checkpointed, so an answer is applied once across failures.
+extension PartitionCore {
+    /// Queues an invocation of a remote address; sends it at once when nothing is in flight.
+    mutating func enqueueRemote(_ target: Address, endpoint: RemoteEndpoint, caller: Address?, message: Message,
+                                origin: InvocationOrigin, now: Int64) {
+        remote.queues[target, default: RemoteQueue()].invocations.append(
+            RemoteInvocation(caller: caller, message: message, origin: origin))
+        if remote.queues[target]!.sent == 0 { startBatch(target, endpoint: endpoint, now: now) }
+        remote.changed(target, bound: endpoint.maxBatchSize)
+    }
+
+    /// The calls to make since the last call, for the worker.
+    public mutating func takeRemoteCalls() -> [RemoteCall] {
+        defer { remote.starting = [] }
+        return remote.starting
+    }
+
+    /// True while an address has a full batch waiting behind the one in flight: ingress waits.
+    public var remoteBacklogFull: Bool { !remote.overfull.isEmpty }
+
+    /// Sends the next batch of `address`: up to the endpoint's batch size, with every state value
+    /// its type declared (expired ones as absent).
+    private mutating func startBatch(_ address: Address, endpoint: RemoteEndpoint, now: Int64) {
+        guard var queue = remote.queues[address], !queue.invocations.isEmpty else { return }
+        queue.sent = min(queue.invocations.count, endpoint.maxBatchSize)
+        queue.ticket = remote.nextTicket()
+        remote.queues[address] = queue
+        let stored = currentState(of: address)
+        let states = (remote.specs[address.type] ?? []).map { spec in
+            let value = stored[spec.name].flatMap { try? RemoteValue($0) }
+            let live = value.flatMap { $0.expiresAt.map { $0 > now } ?? true ? $0.value : nil }
+            return (spec.name, live ?? TypedValue(typeName: spec.typeName, value: nil))
+        }
+        let request = RemoteRequest(target: address, states: states,
+                                    invocations: queue.invocations[..<queue.sent].map { ($0.caller, $0.message) })
+        remote.starting.append(RemoteCall(ticket: queue.ticket, endpoint: endpoint, request: request))
+    }
+
+    /// Applies the outcome of `call`, then sends the address's next batch. An outcome for a call
+    /// no longer in flight (made before a recovery) is ignored.
+    public mutating func complete(_ call: RemoteCall, with outcome: RemoteOutcome, now: Int64) {
+        let address = call.request.target
+        guard let queue = remote.queues[address], queue.sent > 0, queue.ticket == call.ticket else { return }
+        switch outcome {
+        case .reply(.incomplete(let missing)):
+            remote.declare(missing, for: address.type)
+            let sent = Set(call.request.states.map(\.name))
+            guard missing.contains(where: { !sent.contains($0.name) }) else {
+                return fail(call, "the endpoint asks again for state values it was sent: \(missing.map(\.name))", now: now)
+            }
+            remote.queues[address]!.sent = 0
+            startBatch(address, endpoint: call.endpoint, now: now)
+        case .reply(.result(let result)):
+            // Effects first: the next batch carries the state this one wrote.
+            apply(result, at: address, now: now)
+            finishBatch(call, now: now)
+        case .failed(let reason):
+            fail(call, reason, now: now)
+        }
+        drain(now: now)
+    }
+
+    /// Dead-letters the batch's invocations (the endpoint never ran them to an answer) and moves on.
+    private mutating func fail(_ call: RemoteCall, _ reason: String, now: Int64) {
+        let address = call.request.target
+        for invocation in finishBatch(call, now: now) {
+            deadLetter(.remoteCallFailed("\(call.url): \(reason)"), origin: invocation.origin, target: address,
+                       key: Array(address.id.utf8), value: invocation.message.payload)
+        }
+    }
+
+    /// Takes the batch in flight off the address's queue and sends the next one, if any.
+    @discardableResult
+    private mutating func finishBatch(_ call: RemoteCall, now: Int64) -> ArraySlice<RemoteInvocation> {
+        let address = call.request.target
+        var queue = remote.queues[address]!
+        let batch = queue.invocations[..<queue.sent]
+        queue.invocations.removeFirst(queue.sent)
+        queue.sent = 0
+        remote.queues[address] = queue.invocations.isEmpty ? nil : queue
+        startBatch(address, endpoint: call.endpoint, now: now)
+        remote.changed(address, bound: call.endpoint.maxBatchSize)
+        return batch
+    }
+
+    /// Carries out a batch's effects in the protocol's order: messages, delayed messages and
+    /// cancellations, egress, then state changes (and refreshes of values that expire after
+    /// invocation).
+    private mutating func apply(_ result: RemoteResult, at address: Address, now: Int64) {
+        for (target, message) in result.messages {
+            route(target, caller: address, payload: .message(message), origin: .function(address), now: now)
+        }
+        for delayed in result.delayed {
+            switch delayed {
+            case .send(let target, let message, let delay, let token):
+                schedule(.message(message), from: address, to: target, at: now + delay, token: token)
+            case .cancel(let token):
+                cancelTimer(of: address, token: token)
+            }
+        }
+        for egress in result.egress {
+            guard egress.argument.typeName == KafkaEgressRecord.typeName, let value = egress.argument.value else {
+                deadLetter(.rejected("egress \(egress.egress) got a \(egress.argument.typeName); only Kafka egress records are supported"),
+                           origin: .function(address), key: Array(address.id.utf8), value: egress.argument.value)
+                continue
+            }
+            do { emit(try KafkaEgressRecord.decode(value)) } catch {
+                deadLetter(.undecodable("Kafka egress record from \(address): \(error)"), origin: .function(address),
+                           key: Array(address.id.utf8), value: value)
+            }
+        }
+        apply(stateWrites(result, at: address, now: now), at: address)
+    }
+
+    private func stateWrites(_ result: RemoteResult, at address: Address, now: Int64) -> [StateWrite] {
+        let specs = remote.specs[address.type] ?? []
+        var writes: [StateWrite] = []
+        for (name, value) in result.mutations {
+            let spec = specs.first { $0.name == name }
+            let expiresAt: Int64? = switch spec?.expiration {
+            case .afterWrite(let after)?, .afterInvoke(let after)?: now + after
+            case .never?, nil: nil
+            }
+            writes.append(StateWrite(name: name, cell: value.map { RemoteValue($0, expiresAt: expiresAt).cell() }))
+        }
+        let stored = currentState(of: address)
+        for spec in specs where !result.mutations.contains(where: { $0.name == spec.name }) {
+            guard case .afterInvoke(let after) = spec.expiration, let cell = stored[spec.name],
+                  var value = try? RemoteValue(cell) else { continue }
+            if let expiresAt = value.expiresAt, expiresAt <= now {
+                writes.append(StateWrite(name: spec.name, cell: nil))
+            } else {
+                value.expiresAt = now + after
+                writes.append(StateWrite(name: spec.name, cell: value.cell()))
+            }
+        }
+        return writes
+    }
+
+    /// Writes the queues changed in the open epoch into their addresses' state, for the checkpoint.
+    mutating func recordRemoteQueues() {
+        for address in remote.dirty {
+            let cell = remote.queues[address].map { StateCell.encoded($0.encoded()) }
+            apply([StateWrite(name: RemoteQueue.stateName, cell: cell)], at: address)
+        }
+        remote.dirty = []
+    }
+
+    /// After recovery: reads the queues back from the state and sends each address's batch again.
+    public mutating func resumeRemoteCalls(now: Int64) throws {
+        for address in addressesWithState(named: RemoteQueue.stateName) {
+            guard case .encoded(let bytes)? = currentState(of: address)[RemoteQueue.stateName] else { continue }
+            let queue = try RemoteQueue(decoding: bytes)
+            guard let endpoint = application.binding(for: address.type)?.remote else {
+                // The application no longer serves the type remotely.
+                for invocation in queue.invocations {
+                    deadLetter(.unknownFunctionType(address.type), origin: invocation.origin, target: address,
+                               key: Array(address.id.utf8), value: invocation.message.payload)
+                }
+                remote.dirty.insert(address)
+                continue
+            }
+            remote.queues[address] = queue
+            startBatch(address, endpoint: endpoint, now: now)
+            remote.changed(address, bound: endpoint.maxBatchSize)
+            remote.dirty.remove(address)
+        }
+    }
+}
