@@ -105,7 +105,8 @@ struct RemoteCalls {
     var starting: [RemoteCall] = []
     /// Addresses with a full batch or more waiting: the partition takes no ingress records meanwhile.
     var overfull: Set<Address> = []
-    private var lastTicket: UInt64 = 0
+    /// Random at first, so that no answer to a call of an earlier incarnation matches.
+    private var lastTicket = UInt64.random(in: 0...(UInt64.max / 2))
 
     mutating func nextTicket() -> UInt64 {
         lastTicket += 1

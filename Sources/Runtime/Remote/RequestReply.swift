@@ -137,6 +137,11 @@ public struct RemoteResult: Sendable {
         /// The egress's id, `namespace/type`.
         public var egress: String
         public var argument: TypedValue
+
+        public init(egress: String, argument: TypedValue) {
+            self.egress = egress
+            self.argument = argument
+        }
     }
 
     /// New values (nil deletes) by state name, in the order the function wrote them.

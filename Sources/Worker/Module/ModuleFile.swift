@@ -26,12 +26,14 @@ public struct ModuleFile: Sendable {
     /// Parses a module file's text; `source` names it in errors.
     public init(yaml: String, source: String, name: String = "module") throws(ModuleError) {
         application = Application(name: name)
-        let documents: [Any?]
-        do { documents = try Array(Yams.load_all(yaml: yaml)) } catch {
+        var documents: [Any] = []
+        do {
+            let parser = try Parser(yaml: yaml)
+            while let node = try parser.nextRoot() { documents.append(node.any) }
+        } catch {
             throw ModuleError("\(source): not YAML: \(error)")
         }
-        for (index, document) in documents.enumerated() {
-            guard let document else { continue }
+        for (index, document) in documents.enumerated() where !(document is NSNull) {
             var reader = SpecReader(where: "\(source), document \(index + 1)", node: document)
             try read(&reader)
         }

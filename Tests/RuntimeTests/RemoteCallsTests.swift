@@ -1,0 +1,132 @@
+import Runtime
+import StatefulFunctions
+import Testing
+
+/// The partition's side of remote functions, with the endpoint played by the test: batching,
+/// the missing-state negotiation, expiration, failures and recovery.
+private let remoteType: TypeName = "py/counter"
+private let endpoint = RemoteEndpoint(functions: .namespace("py"), urlTemplate: "http://functions/{function.name}", maxBatchSize: 2)
+private let countSpec = RemoteStateSpec(name: "count", typeName: "io.statefun.types/int", expiration: .afterWrite(1_000))
+
+private func application() -> Application {
+    var app = Application(name: "remote-test")
+    app.bindRemote(endpoint)
+    var binding = IngressBinding(topic: "in", type: remoteType, codec: .raw)
+    binding.valueTypeName = "io.statefun.types/string"
+    app.ingress(binding)
+    return app
+}
+
+private func core() -> PartitionCore {
+    PartitionCore(partition: 0, application: application(), partitionOf: { _ in 0 })
+}
+
+private func ingress(_ key: String, _ value: String, offset: Int64) -> PartitionInput {
+    .ingress(IngressRecord(topic: "in", key: Array(key.utf8), value: Array(value.utf8)), position: InputPosition(topic: "in", offset: offset))
+}
+
+/// A result that sets `count` to `value` and writes one Kafka egress record saying so.
+private func counted(_ value: Int) -> RemoteOutcome {
+    var result = RemoteResult()
+    result.mutations = [("count", TypedValue(typeName: "io.statefun.types/int", value: [UInt8(value)]))]
+    var record = ProtoWriter()
+    record.string(1, "k")
+    record.bytes(2, Array("count=\(value)".utf8))
+    record.string(3, "out")
+    result.egress = [.init(egress: "py/out", argument: TypedValue(typeName: KafkaEgressRecord.typeName, value: record.bytes))]
+    return .reply(.result(result))
+}
+
+private func outputs(_ core: inout PartitionCore) throws -> [String] {
+    try #require(try core.closeEpoch()).record.ownOutbox.map { item in
+        switch item {
+        case .egress(let record, _): record.valueText ?? ""
+        case .deadLetter(let letter, _): "dead letter: \(letter.reason.code)"
+        case .envelope: "envelope"
+        }
+    }
+}
+
+@Suite struct RemoteCallsTests {
+    @Test func oneBatchPerAddressIsInFlightAndTheRestWaitsBoundedBehindIt() throws {
+        var core = core()
+        for offset in 0..<5 { core.process(ingress("a", "m\(offset)", offset: Int64(offset)), now: 0) }
+        var calls = core.takeRemoteCalls()
+        #expect(calls.map { $0.request.invocations.map(\.message.text) } == [["m0"]], "the first goes alone, at once")
+        #expect(calls[0].url == "http://functions/counter")
+        #expect(calls[0].request.invocations[0].message.typeName == "io.statefun.types/string")
+        #expect(core.remoteBacklogFull, "four wait behind it, more than a batch")
+        core.complete(calls[0], with: .reply(.result(RemoteResult())), now: 0)
+        calls = core.takeRemoteCalls()
+        #expect(calls.map { $0.request.invocations.map(\.message.text) } == [["m1", "m2"]], "then batches of at most two")
+        #expect(core.remoteBacklogFull)
+        core.complete(calls[0], with: .reply(.result(RemoteResult())), now: 0)
+        #expect(!core.remoteBacklogFull)
+        #expect(core.takeRemoteCalls().map { $0.request.invocations.map(\.message.text) } == [["m3", "m4"]])
+    }
+
+    @Test func missingStateIsDeclaredAndTheSameBatchSentAgainWithIt() throws {
+        var core = core()
+        core.process(ingress("a", "x", offset: 0), now: 0)
+        let first = try #require(core.takeRemoteCalls().first)
+        #expect(first.request.states.isEmpty)
+        core.complete(first, with: .reply(.incomplete(missing: [countSpec])), now: 0)
+        let second = try #require(core.takeRemoteCalls().first)
+        #expect(second.request.states.map(\.name) == ["count"])
+        #expect(second.request.states[0].value == TypedValue(typeName: "io.statefun.types/int", value: nil), "declared, no value yet")
+        #expect(second.request.invocations.map(\.message.text) == ["x"])
+        core.complete(second, with: .reply(.incomplete(missing: [countSpec])), now: 0)
+        #expect(try outputs(&core) == ["dead letter: remote-call-failed"], "asking again for what it was sent is a failure")
+    }
+
+    @Test func answersApplyStateAndEgressAndStateExpires() throws {
+        var core = core()
+        core.process(ingress("a", "x", offset: 0), now: 0)
+        core.complete(try #require(core.takeRemoteCalls().first), with: .reply(.incomplete(missing: [countSpec])), now: 0)
+        core.complete(try #require(core.takeRemoteCalls().first), with: counted(1), now: 0)
+        #expect(try outputs(&core) == ["count=1"])
+        core.process(ingress("a", "y", offset: 1), now: 999)
+        let live = try #require(core.takeRemoteCalls().first)
+        #expect(live.request.states[0].value.value == [1], "written at 0, alive until 1,000")
+        core.complete(live, with: counted(2), now: 999)
+        core.process(ingress("a", "z", offset: 2), now: 2_000)
+        let expired = try #require(core.takeRemoteCalls().first)
+        #expect(expired.request.states[0].value.value == nil, "written at 999, gone at 1,999")
+    }
+
+    @Test func aBatchWithoutAnswerGoesToTheDeadLetterTopicAndTheNextOneGoes() throws {
+        var core = core()
+        core.process(ingress("a", "x", offset: 0), now: 0)
+        core.process(ingress("a", "y", offset: 1), now: 0)
+        core.complete(try #require(core.takeRemoteCalls().first), with: .failed("HTTP status 500"), now: 0)
+        #expect(core.takeRemoteCalls().map { $0.request.invocations.map(\.message.text) } == [["y"]])
+        #expect(try outputs(&core) == ["dead letter: remote-call-failed"])
+    }
+
+    @Test func aBatchInFlightAtACheckpointIsSentAgainAfterRecoveryAndItsOldAnswerIgnored() throws {
+        var core = core()
+        core.process(ingress("a", "x", offset: 0), now: 0)
+        core.process(ingress("a", "y", offset: 1), now: 0)
+        let inFlight = try #require(core.takeRemoteCalls().first)
+        let (record, _) = try #require(try core.closeEpoch())
+
+        var recovered = PartitionCore(partition: 0, application: application(), partitionOf: { _ in 0 })
+        try recovered.restore(try EpochRecord(decoding: record.encoded()))
+        try recovered.resumeRemoteCalls(now: 0)
+        let again = try #require(recovered.takeRemoteCalls().first)
+        #expect(again.request.invocations.map(\.message.text) == ["x", "y"], "everything queued, in one batch")
+        recovered.complete(inFlight, with: counted(7), now: 0)
+        #expect(!recovered.hasChanges, "an answer to a call made before the recovery is ignored")
+        recovered.complete(again, with: counted(2), now: 0)
+        #expect(try outputs(&recovered) == ["count=2"])
+        #expect(recovered.takeRemoteCalls().isEmpty)
+        recovered.process(ingress("a", "x", offset: 0), now: 0)
+        #expect(recovered.takeRemoteCalls().isEmpty, "inputs already applied are not queued again")
+    }
+
+    @Test func malformedAnswersThrowInsteadOfTrapping() {
+        #expect(throws: (any Error).self) { try RemoteReply(decoding: [0xA2, 0x06, 0x05, 0x0A]) }  // truncated field 100
+        #expect(throws: (any Error).self) { try RemoteReply(decoding: [0x83]) }  // unsupported wire type
+        #expect(throws: (any Error).self) { try KafkaEgressRecord.decode([0x12, 0x01, 0x41]) }  // no topic
+    }
+}
