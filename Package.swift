@@ -8,9 +8,12 @@ let package = Package(
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "StatefulFunctions", targets: ["StatefulFunctions"]),
         .library(name: "StatefulFunctionsTesting", targets: ["StatefulFunctionsTesting"]),
+        // The engine, to run an application in your own executable (see Sources/Examples/Embedded).
+        .library(name: "StatefulFunctionsWorker", targets: ["Worker"]),
         .executable(name: "kafka-roundtrip", targets: ["KafkaRoundTrip"]),
         .executable(name: "statefun-worker", targets: ["StatefunWorker"]),
         .executable(name: "ycsb-driver", targets: ["YCSBDriver"]),
+        .executable(name: "embedded-worker", targets: ["EmbeddedWorker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -58,6 +61,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
+        ),
+        .executableTarget(
+            name: "EmbeddedWorker",
+            dependencies: [
+                "Worker", "StatefulFunctions",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Examples/Embedded"
         ),
         .executableTarget(
             name: "YCSBDriver",

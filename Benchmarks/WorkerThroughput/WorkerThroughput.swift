@@ -11,7 +11,7 @@ import Worker
 /// in the same run. Then recovery: a worker restarting over many addresses of state.
 @main
 struct WorkerThroughput: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(subcommands: [Pipeline.self, Recovery.self])
+    static let configuration = CommandConfiguration(subcommands: [Pipeline.self, Recovery.self, Remote.self])
 }
 
 struct Common: ParsableArguments {
@@ -181,10 +181,10 @@ struct Pipeline: AsyncParsableCommand {
             let topics = [true: (input: echo.input, output: echo.output), false: (input: engine.input, output: engine.output)]
             var results: [Bool: Result] = [:]
             for isEcho in order(round) {
-                results[isEcho] = try await measureLatency(input: topics[isEcho]!.input, output: topics[isEcho]!.output, round: round)
+                results[isEcho] = try await load.measureLatency(input: topics[isEcho]!.input, output: topics[isEcho]!.output, round: round)
             }
             for isEcho in order(round) {
-                results[isEcho]!.throughput = try await measureThroughput(input: topics[isEcho]!.input, output: topics[isEcho]!.output,
+                results[isEcho]!.throughput = try await load.measureThroughput(input: topics[isEcho]!.input, output: topics[isEcho]!.output,
                                                                            round: rounds + round)
             }
             await echo.stop()
@@ -236,8 +236,20 @@ struct Pipeline: AsyncParsableCommand {
         }
     }
 
+    var load: Load { Load(bootstrap: common.bootstrap, partitions: common.partitions, keys: keys, rate: rate, seconds: seconds, records: records) }
+}
+
+/// Records in, outputs counted: latency at a steady rate, throughput of a burst.
+struct Load {
+    let bootstrap: String
+    let partitions: Int
+    let keys: Int
+    let rate: Int
+    let seconds: Int
+    let records: Int
+
     /// Produce-to-consume latency at a steady `rate`; throughput is filled in by `measureThroughput`.
-    func measureLatency(input: String, output: String, round: Int) async throws -> Result {
+    func measureLatency(input: String, output: String, round: Int) async throws -> Pipeline.Result {
         let (meter, producer) = try await start(input: input, output: output, round: round)
         let total = rate * seconds
         let interval = Duration.seconds(1) / rate
@@ -251,7 +263,7 @@ struct Pipeline: AsyncParsableCommand {
         let sorted = meter.latencies.sorted()
         try await producer.shutdown()
         await meter.close()
-        return Result(throughput: 0, p50: Bench.percentile(sorted, 0.5), p99: Bench.percentile(sorted, 0.99), max: sorted.last ?? 0)
+        return Pipeline.Result(throughput: 0, p50: Bench.percentile(sorted, 0.5), p99: Bench.percentile(sorted, 0.99), max: sorted.last ?? 0)
     }
 
     /// Records per second for a burst of `records` produced as fast as possible.
@@ -272,8 +284,8 @@ struct Pipeline: AsyncParsableCommand {
     /// A meter on `output` and a producer to `input`, after one record went through (the first
     /// records wait for the group join and recovery).
     func start(input: String, output: String, round: Int) async throws -> (OutputMeter, KafkaProducer) {
-        let meter = try await OutputMeter.start(bootstrap: common.bootstrap, topic: output, partitions: common.partitions, round: round)
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: common.bootstrap)
+        let meter = try await OutputMeter.start(bootstrap: bootstrap, topic: output, partitions: partitions, round: round)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
         producerConfiguration.lingerMilliseconds = 1
         let producer = try KafkaProducer(configuration: producerConfiguration)
         try await producer.send(ProducerRecord(topic: input, key: Array("warm".utf8), value: Bench.payload(round: round)))

@@ -130,7 +130,7 @@ final class PartitionTask: Sendable {
         var clean = false
         defer { dependencies.stability.end(partition, incarnation: incarnation, clean: clean) }
         var loop = Loop(task: self, core: recovered.core, incarnation: incarnation, recovered: recovered)
-        try loop.core.resumeRemoteCalls(now: Loop.nowMilliseconds())
+        loop.core.resumeRemoteCalls(now: Loop.nowMilliseconds())
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 loop.releaseRecovered(skipping: found, group: &group)

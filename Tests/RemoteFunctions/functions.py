@@ -1,8 +1,9 @@
 """Remote functions for the engine's tests, written with the official StateFun Python SDK.
 
-Usage: python functions.py PORT TOPIC. Serves http://127.0.0.1:PORT/statefun until killed (port 0:
-any free port, printed on the first line). Every function writes what it observed to the Kafka
-egress `remote/out`, topic TOPIC, keyed by the function's id.
+Usage: python functions.py PORT [TOPIC]. Serves http://127.0.0.1:PORT/statefun until killed (port
+0: any free port, printed on the first line). Every test function writes what it observed to
+the Kafka egress `remote/out`, topic TOPIC, keyed by the function's id. GET /stats answers
+`requests invocations` served so far (the benchmark's batch sizes).
 """
 import os
 import signal
@@ -12,11 +13,13 @@ import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from statefun import (Context, IntType, Message, RequestReplyHandler, StatefulFunctions, StringType, ValueSpec,
+from statefun import (Context, IntType, Message, RequestReplyHandler, StatefulFunctions, ValueSpec,
                       kafka_egress_message, message_builder)
 
 functions = StatefulFunctions()
 OUT = sys.argv[2] if len(sys.argv) > 2 else "remote-out"
+served = {"requests": 0, "invocations": 0}
+lock = threading.Lock()
 
 
 def out(context: Context, value: str):
@@ -71,18 +74,38 @@ def failing(context: Context, message: Message):
     out(context, "ok:" + message.as_string())
 
 
+@functions.bind(typename="remote/bench-counter", specs=[ValueSpec(name="count", type=IntType)])
+def bench_counter(context: Context, message: Message):
+    """The benchmark's function: counts, and echoes the payload to the topic its type names."""
+    with lock:
+        served["invocations"] += 1
+    context.storage.count = (context.storage.count or 0) + 1
+    context.send_egress(kafka_egress_message(typename="remote/out", topic=message.value_typename().split("/", 1)[1],
+                                             key=context.address.id, value=message.raw_value()))
+
+
 handler = RequestReplyHandler(functions)
 
 
 class Endpoint(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms wait between them
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        with lock:
+            served["requests"] += 1
         try:
             reply, status = handler.handle_sync(body), 200
         except Exception as error:  # the SDK raises what the function raised
             reply, status = str(error).encode(), 500
+        self.answer(status, reply)
+
+    def do_GET(self):
+        with lock:
+            self.answer(200, f"{served['requests']} {served['invocations']}".encode())
+
+    def answer(self, status: int, reply: bytes):
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(reply)))

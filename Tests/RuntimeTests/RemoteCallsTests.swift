@@ -112,7 +112,7 @@ private func outputs(_ core: inout PartitionCore) throws -> [String] {
 
         var recovered = PartitionCore(partition: 0, application: application(), partitionOf: { _ in 0 })
         try recovered.restore(try EpochRecord(decoding: record.encoded()))
-        try recovered.resumeRemoteCalls(now: 0)
+        recovered.resumeRemoteCalls(now: 0)
         let again = try #require(recovered.takeRemoteCalls().first)
         #expect(again.request.invocations.map(\.message.text) == ["x", "y"], "everything queued, in one batch")
         recovered.complete(inFlight, with: counted(7), now: 0)
@@ -122,6 +122,32 @@ private func outputs(_ core: inout PartitionCore) throws -> [String] {
         #expect(recovered.takeRemoteCalls().isEmpty)
         recovered.process(ingress("a", "x", offset: 0), now: 0)
         #expect(recovered.takeRemoteCalls().isEmpty, "inputs already applied are not queued again")
+    }
+
+    /// Each record carries only its epoch's queue changes; replaying them (or a snapshot) gives
+    /// the queue back, also when an epoch removes more than it started with.
+    @Test func queueChangesReplayOverSeveralEpochsAndFromASnapshot() throws {
+        var core = core()
+        core.process(ingress("a", "x", offset: 0), now: 0)
+        core.process(ingress("a", "y", offset: 1), now: 0)
+        var calls = core.takeRemoteCalls()  // x in flight, y waits
+        let first = try #require(try core.closeEpoch()).record
+        core.complete(calls[0], with: .reply(.result(RemoteResult())), now: 0)  // x leaves, y goes
+        core.process(ingress("a", "z", offset: 2), now: 0)
+        calls = core.takeRemoteCalls()
+        core.complete(calls[0], with: .reply(.result(RemoteResult())), now: 0)  // y leaves, z goes
+        core.process(ingress("a", "w", offset: 3), now: 0)
+        let second = try #require(try core.closeEpoch()).record
+        let snapshot = try #require(try core.closeEpoch(snapshot: true)).record
+        func queued(after records: [EpochRecord]) throws -> [[String]] {
+            var recovered = PartitionCore(partition: 0, application: application(), partitionOf: { _ in 0 })
+            for record in records { try recovered.restore(try EpochRecord(decoding: record.encoded())) }
+            recovered.resumeRemoteCalls(now: 0)
+            return recovered.takeRemoteCalls().map { $0.request.invocations.map(\.message.text) }
+        }
+        #expect(try queued(after: [first]) == [["x", "y"]])
+        #expect(try queued(after: [first, second]) == [["z", "w"]], "x and y answered; the epoch removed more than it started with")
+        #expect(try queued(after: [snapshot]) == [["z", "w"]])
     }
 
     @Test func malformedAnswersThrowInsteadOfTrapping() {

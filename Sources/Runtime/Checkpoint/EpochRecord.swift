@@ -53,6 +53,8 @@ public struct EpochRecord: Sendable {
     public var outputFloors: [OutputPartition: Int64]
     /// The run that wrote the record, the record it follows and what it depends on.
     public var lineage = EpochLineage()
+    /// How the epoch changed remote functions' queues of unanswered invocations.
+    var remoteQueues: [RemoteQueueChange] = []
 
     /// The items this record's own epoch produced.
     public var ownOutbox: [OutboxItem] { outbox.first { $0.epoch == epoch }?.items ?? [] }

@@ -157,7 +157,7 @@ extension Envelope {
 }
 
 extension EpochRecord {
-    static let formatVersion = 8
+    static let formatVersion = 9
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 1_024)
@@ -213,6 +213,17 @@ extension EpochRecord {
             writer.write(offset)
         }
         writer.write(lineage)
+        writer.write(remoteQueues.count)
+        for change in remoteQueues {
+            writer.write(change.address)
+            writer.write(change.removed)
+            writer.write(change.appended.count)
+            for invocation in change.appended {
+                writer.write(optional: invocation.caller)
+                writer.write(.message(invocation.message))
+                writer.write(invocation.origin)
+            }
+        }
         return writer.bytes
     }
 
@@ -265,6 +276,17 @@ extension EpochRecord {
             outputFloors[OutputPartition(try reader.readString(), try reader.readInt32())] = try reader.readInt64()
         }
         lineage = try reader.readLineage()
+        for _ in 0..<(try reader.readCount()) {
+            var change = RemoteQueueChange(address: try reader.readAddress(), removed: try reader.readInt(), appended: [])
+            for _ in 0..<(try reader.readCount()) {
+                let caller = try reader.readOptionalAddress()
+                guard case .message(let message) = try reader.readPayload() else {
+                    throw ByteReader.Malformed(description: "a queued remote invocation is not a message")
+                }
+                change.appended.append(RemoteInvocation(caller: caller, message: message, origin: try reader.readOrigin()))
+            }
+            remoteQueues.append(change)
+        }
     }
 }
 

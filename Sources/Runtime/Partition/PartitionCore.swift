@@ -315,10 +315,6 @@ public struct PartitionCore {
     /// The state of `address` as functions see it.
     func currentState(of address: Address) -> AddressState { entries[address]?.state ?? AddressState() }
 
-    /// The addresses with a value named `name`.
-    func addressesWithState(named name: String) -> [Address] {
-        entries.compactMap { $0.value.state[name] == nil ? nil : $0.key }
-    }
 
     /// Applies state changes of an invocation of `address`.
     mutating func apply(_ writes: [StateWrite], at address: Address) {
@@ -419,7 +415,6 @@ public struct PartitionCore {
     /// through `acknowledge`.
     public mutating func closeEpoch(snapshot: Bool = false) throws(StatefulFunctionError) -> (record: EpochRecord, acks: [LocalAck: Int])? {
         guard hasChanges || snapshot else { return nil }
-        recordRemoteQueues()
         var stateChanges: [EpochRecord.StateChange] = []
         if snapshot {
             for (address, entry) in entries {
@@ -466,7 +461,8 @@ public struct PartitionCore {
             timersRemoved: snapshot ? [] : open.timersRemoved,
             positions: positions, applied: applied, sent: sent, outbox: outboxByEpoch, delivered: open.deliveriesToRecord,
             completedThrough: completedThrough, nextTimerSequence: nextTimerSequence,
-            outputFloors: floors.toRecord(epoch: epoch, snapshot: snapshot)
+            outputFloors: floors.toRecord(epoch: epoch, snapshot: snapshot),
+            remoteQueues: remote.takeChanges(snapshot: snapshot)
         )
         flushLocalAcks()
         let acks = open.localAcks
@@ -566,7 +562,9 @@ public struct PartitionCore {
             unacknowledged = [:]
             locks = [:]
             coordinators = [:]
+            remote.queues = [:]
         }
+        restoreRemoteQueues(record.remoteQueues)
         for change in record.transactions {
             switch change.kind {
             case .lock: locks[change.address] = try change.value.map(LockEntry.init(decoding:))

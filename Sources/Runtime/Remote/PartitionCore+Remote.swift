@@ -7,10 +7,9 @@ extension PartitionCore {
     /// Queues an invocation of a remote address; sends it at once when nothing is in flight.
     mutating func enqueueRemote(_ target: Address, endpoint: RemoteEndpoint, caller: Address?, message: Message,
                                 origin: InvocationOrigin, now: Int64) {
-        remote.queues[target, default: RemoteQueue()].invocations.append(
-            RemoteInvocation(caller: caller, message: message, origin: origin))
+        remote.append(RemoteInvocation(caller: caller, message: message, origin: origin), to: target)
         if remote.queues[target]!.sent == 0 { startBatch(target, endpoint: endpoint, now: now) }
-        remote.changed(target, bound: endpoint.maxBatchSize)
+        remote.checkBound(target, bound: endpoint.maxBatchSize)
     }
 
     /// The calls to make since the last call, for the worker.
@@ -77,14 +76,11 @@ extension PartitionCore {
     @discardableResult
     private mutating func finishBatch(_ call: RemoteCall, now: Int64) -> ArraySlice<RemoteInvocation> {
         let address = call.request.target
-        var queue = remote.queues[address]!
-        let batch = queue.invocations[..<queue.sent]
-        queue.invocations.removeFirst(queue.sent)
-        queue.sent = 0
-        remote.queues[address] = queue.invocations.isEmpty ? nil : queue
+        let queue = remote.queues[address]!
+        remote.removeFirst(queue.sent, of: address)
         startBatch(address, endpoint: call.endpoint, now: now)
-        remote.changed(address, bound: call.endpoint.maxBatchSize)
-        return batch
+        remote.checkBound(address, bound: call.endpoint.maxBatchSize)
+        return queue.invocations[..<queue.sent]
     }
 
     /// Carries out a batch's effects in the protocol's order: messages, delayed messages and
@@ -141,33 +137,29 @@ extension PartitionCore {
         return writes
     }
 
-    /// Writes the queues changed in the open epoch into their addresses' state, for the checkpoint.
-    mutating func recordRemoteQueues() {
-        for address in remote.dirty {
-            let cell = remote.queues[address].map { StateCell.encoded($0.encoded()) }
-            apply([StateWrite(name: RemoteQueue.stateName, cell: cell)], at: address)
+    /// Applies a checkpoint record's changes to the queues (during recovery).
+    mutating func restoreRemoteQueues(_ changes: [RemoteQueueChange]) {
+        for change in changes {
+            var queue = remote.queues[change.address] ?? RemoteQueue()
+            change.apply(to: &queue)
+            remote.queues[change.address] = queue.invocations.isEmpty ? nil : queue
         }
-        remote.dirty = []
     }
 
-    /// After recovery: reads the queues back from the state and sends each address's batch again.
-    public mutating func resumeRemoteCalls(now: Int64) throws {
-        for address in addressesWithState(named: RemoteQueue.stateName) {
-            guard case .encoded(let bytes)? = currentState(of: address)[RemoteQueue.stateName] else { continue }
-            let queue = try RemoteQueue(decoding: bytes)
+    /// After recovery: sends each address's queued invocations again.
+    public mutating func resumeRemoteCalls(now: Int64) {
+        for (address, queue) in remote.queues {
             guard let endpoint = application.binding(for: address.type)?.remote else {
                 // The application no longer serves the type remotely.
                 for invocation in queue.invocations {
                     deadLetter(.unknownFunctionType(address.type), origin: invocation.origin, target: address,
                                key: Array(address.id.utf8), value: invocation.message.payload)
                 }
-                remote.dirty.insert(address)
+                remote.removeFirst(of: address)
                 continue
             }
-            remote.queues[address] = queue
             startBatch(address, endpoint: endpoint, now: now)
-            remote.changed(address, bound: endpoint.maxBatchSize)
-            remote.dirty.remove(address)
+            remote.checkBound(address, bound: endpoint.maxBatchSize)
         }
     }
 }

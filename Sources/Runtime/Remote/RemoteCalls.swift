@@ -27,13 +27,11 @@ struct RemoteInvocation: Sendable {
     var origin: InvocationOrigin
 }
 
-/// The invocations of one remote address not yet applied. They are part of the address's
-/// checkpointed state (`RemoteQueue.stateName`), so that a batch in flight when the worker
-/// dies is sent again by the next owner, and its answer applied once.
+/// The invocations of one remote address not yet applied; the first `sent` of them are in the
+/// request in flight. Checkpoint records carry each epoch's changes to the queues
+/// (`RemoteQueueChange`), so that a batch in flight when the worker dies is sent again by the
+/// next owner, and its answer applied once.
 struct RemoteQueue: Sendable {
-    /// Reserved state name: StateFun's SDKs accept only identifiers as state names.
-    static let stateName = "@invocations"
-
     var invocations: [RemoteInvocation] = []
     /// How many of `invocations`, from the first, are in the request in flight (0: none).
     var sent = 0
@@ -41,30 +39,26 @@ struct RemoteQueue: Sendable {
     var ticket: UInt64 = 0
 
     var waiting: Int { invocations.count - sent }
+}
 
-    func encoded() -> [UInt8] {
-        var writer = ByteWriter()
-        writer.write(invocations.count)
-        for invocation in invocations {
-            writer.write(optional: invocation.caller)
-            writer.write(.message(invocation.message))
-            writer.write(invocation.origin)
-        }
-        return writer.bytes
+/// How one epoch changed a remote address's queue: `removed` invocations left its head, then
+/// `appended` joined its tail. In a snapshot, the whole queue (nothing removed).
+struct RemoteQueueChange: Sendable {
+    var address: Address
+    var removed: Int
+    var appended: [RemoteInvocation]
+
+    func apply(to queue: inout RemoteQueue) {
+        queue.invocations.removeFirst(min(removed, queue.invocations.count))
+        queue.invocations += appended
     }
+}
 
-    init() {}
-
-    init(decoding bytes: [UInt8]) throws(ByteReader.Malformed) {
-        var reader = ByteReader(bytes)
-        for _ in 0..<(try reader.readCount()) {
-            let caller = try reader.readOptionalAddress()
-            guard case .message(let message) = try reader.readPayload() else {
-                throw ByteReader.Malformed(description: "a queued remote invocation is not a message")
-            }
-            invocations.append(RemoteInvocation(caller: caller, message: message, origin: try reader.readOrigin()))
-        }
-    }
+/// The open epoch's changes to a queue: how much of the queue it started with is left, and how
+/// much of that was removed; whatever follows the rest was appended in the epoch.
+struct QueueDelta {
+    var baseLeft: Int
+    var removed = 0
 }
 
 /// A remote function's stored state value: its typed value and when it expires.
@@ -99,8 +93,8 @@ struct RemoteValue {
 /// (learnt from the endpoint, kept in memory), and the calls for the worker to make.
 struct RemoteCalls {
     var queues: [Address: RemoteQueue] = [:]
-    /// Addresses whose queue changed in the open epoch.
-    var dirty: Set<Address> = []
+    /// Addresses whose queue changed in the open epoch, and how.
+    var dirty: [Address: QueueDelta] = [:]
     var specs: [TypeName: [RemoteStateSpec]] = [:]
     var starting: [RemoteCall] = []
     /// Addresses with a full batch or more waiting: the partition takes no ingress records meanwhile.
@@ -113,10 +107,43 @@ struct RemoteCalls {
         return lastTicket
     }
 
-    /// Records that the queue of `address` changed, and whether it is over its bound.
-    mutating func changed(_ address: Address, bound: Int) {
-        dirty.insert(address)
+    /// Appends to the queue of `address`.
+    mutating func append(_ invocation: RemoteInvocation, to address: Address) {
+        let count = queues[address]?.invocations.count ?? 0
+        if dirty[address] == nil { dirty[address] = QueueDelta(baseLeft: count) }
+        queues[address, default: RemoteQueue()].invocations.append(invocation)
+    }
+
+    /// Removes the first `count` invocations of the queue of `address` (all, when nil).
+    mutating func removeFirst(_ count: Int? = nil, of address: Address) {
+        guard var queue = queues[address] else { return }
+        let removed = min(count ?? queue.invocations.count, queue.invocations.count)
+        var delta = dirty[address] ?? QueueDelta(baseLeft: queue.invocations.count)
+        let fromBase = min(removed, delta.baseLeft)
+        delta.baseLeft -= fromBase
+        delta.removed += fromBase
+        dirty[address] = delta
+        queue.invocations.removeFirst(removed)
+        queue.sent = 0
+        queues[address] = queue.invocations.isEmpty ? nil : queue
+    }
+
+    /// Updates whether `address` has a full batch waiting behind the one in flight.
+    mutating func checkBound(_ address: Address, bound: Int) {
         if (queues[address]?.waiting ?? 0) >= bound { overfull.insert(address) } else { overfull.remove(address) }
+    }
+
+    /// The open epoch's changes for its checkpoint record (every queue whole, for a snapshot).
+    mutating func takeChanges(snapshot: Bool) -> [RemoteQueueChange] {
+        defer { dirty = [:] }
+        if snapshot {
+            return queues.map { RemoteQueueChange(address: $0.key, removed: 0, appended: $0.value.invocations) }
+        }
+        return dirty.map { address, delta in
+            let invocations = queues[address]?.invocations ?? []
+            return RemoteQueueChange(address: address, removed: delta.removed,
+                                     appended: Array(invocations[min(delta.baseLeft, invocations.count)...]))
+        }
     }
 
     /// Declares `missing` for `type` (a spec of a name declared before replaces it).
