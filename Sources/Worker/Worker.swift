@@ -53,11 +53,32 @@ public final class Worker: Service {
             "statefun.inputs": "\(inputs)",
         ])
         let inputControl = InputControl(consumer: consumer, inputs: inputs, logger: logger)
+        let remote = RemoteClient()
         let dependencies = partitionDependencies(
             producer: producer, checkpointProducer: checkpointProducer, snapshotIndex: snapshotIndex, registry: registry,
-            consumer: consumer, inputControl: inputControl, fence: lease.refusal)
+            consumer: consumer, inputControl: inputControl, fence: lease.refusal, remote: remote)
 
-        let cutOff = try await withThrowingDiscardingTaskGroup { group in
+        let cutOff: WorkerError?
+        do { cutOff = try await run(dependencies, consumer: consumer, control: control, registry: registry,
+                                    inputControl: inputControl, lease: lease) } catch {
+            await remote.shutdown()
+            throw error
+        }
+        await snapshotIndex.close()
+        await remote.shutdown()
+        // Both producers are shut down even when the first fails; the first failure is thrown.
+        var failure: (any Error)?
+        do { try await producer.shutdown() } catch { failure = error }
+        try await checkpointProducer.shutdown()
+        if let failure = cutOff ?? failure { throw failure }
+        logStatistics()
+    }
+
+    /// Runs the key partitions the group assigns until shutdown; returns why when the worker was
+    /// cut off from its group.
+    private func run(_ dependencies: PartitionTask.Dependencies, consumer: KafkaConsumer, control: Mailbox<Control>,
+                     registry: TaskRegistry, inputControl: InputControl, lease: SessionLease) async throws -> WorkerError? {
+        try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 for await event in consumer.events { control.post(.consumer(event)) }
             }
@@ -93,13 +114,6 @@ public final class Worker: Service {
             await consumer.close()
             return cutOff
         }
-        await snapshotIndex.close()
-        // Both producers are shut down even when the first fails; the first failure is thrown.
-        var failure: (any Error)?
-        do { try await producer.shutdown() } catch { failure = error }
-        try await checkpointProducer.shutdown()
-        if let failure = cutOff ?? failure { throw failure }
-        logStatistics()
     }
 
     /// The checkpoint producer and the output producer. Checkpoints hold every output back, so
@@ -142,7 +156,7 @@ public final class Worker: Service {
 
     private func partitionDependencies(
         producer: KafkaProducer, checkpointProducer: KafkaProducer, snapshotIndex: KafkaConsumer, registry: TaskRegistry,
-        consumer: KafkaConsumer, inputControl: InputControl, fence: @escaping @Sendable () -> String?
+        consumer: KafkaConsumer, inputControl: InputControl, fence: @escaping @Sendable () -> String?, remote: RemoteClient
     ) -> PartitionTask.Dependencies {
         let partitionCount = configuration.partitions, inputs = inputControl.inputs
         return PartitionTask.Dependencies(
@@ -167,7 +181,7 @@ public final class Worker: Service {
                 } catch { logger.warning("cannot fetch \(offset) again: \(error)") }
             },
             countTransactions: { [self] counts in statistics.withLock { $0.add(counts) } },
-            remote: RemoteClient())
+            remote: remote)
     }
 
     /// Acts on one event of the group consumer; `start` runs a newly assigned key partition.
