@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Engine benchmarks: in-process invocations, Kafka in/out against a plain echo, recovery, and
-# deadlock detection under hot-key 2PC transfers, each printed next to its baseline. Uses a broker of its own (a fresh one per Kafka run,
+# Engine benchmarks: in-process invocations, Kafka in/out against a plain echo, recovery, a
+# remote Python function against the same function in Swift, and deadlock detection under
+# hot-key 2PC transfers, each printed next to its baseline. Uses a broker of its own (a fresh one per Kafka run,
 # since the in-memory broker slows down as it fills).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/bootstrap.sh
+./scripts/python-sdk.sh >/dev/null
 for product in InvocationThroughput WorkerThroughput HotAccounts; do swift build -c release --product "$product"; done
 echo "== invocations in process"
 .build/release/InvocationThroughput --rounds 9
 PORT=${BENCH_BROKER_PORT:-39092}
-for run in pipeline recovery hot-accounts; do
+for run in pipeline recovery remote hot-accounts; do
     echo "== $run"
     ./scripts/broker.sh start --port "$PORT"
     if [ "$run" = hot-accounts ]; then

@@ -57,9 +57,9 @@ def reminder(context: Context, message: Message):
     out(context, message.as_string())
 
 
-@functions.bind(typename="remote/session",
+@functions.bind(typename="remote/visitor",
                 specs=[ValueSpec(name="visits", type=IntType, expire_after_write=timedelta(milliseconds=1500))])
-def session(context: Context, message: Message):
+def visitor(context: Context, message: Message):
     """Counts visits; the count is forgotten 1.5 s after it was last written."""
     visits = (context.storage.visits or 0) + 1
     context.storage.visits = visits

@@ -53,7 +53,7 @@ struct RemoteScenario {
     let deadLetters: TopicReader
     let modulePath: String
 
-    static let inputs = ["counter", "relay", "reminder", "session", "failing"]
+    static let inputs = ["counter", "relay", "reminder", "visitor", "failing"]
 
     static func make(_ prefix: String) async throws -> RemoteScenario {
         let id = Broker.uniqueID(prefix)
@@ -158,8 +158,8 @@ extension WorkerSuites {
             try await scenario.send("reminder", "t", "set:kept:300")
             try await scenario.send("reminder", "t", "set:dropped:1000")
             try await scenario.send("reminder", "t", "cancel:dropped")
-            try await scenario.send("session", "s", "visit")
-            try await scenario.send("session", "s", "visit")
+            try await scenario.send("visitor", "s", "visit")
+            try await scenario.send("visitor", "s", "visit")
             try await scenario.send("failing", "f", "fine")
             try await scenario.send("failing", "f", "boom")
             try await scenario.out.wait("the first outputs") { records in
@@ -170,9 +170,9 @@ extension WorkerSuites {
             // A batch that fails fails whole: "after" goes once "boom" is a dead letter.
             try await scenario.deadLetters.wait("the failed invocation's dead letter") { !$0.isEmpty }
             try await scenario.send("failing", "f", "after")
-            // The session's count expires 1.5 s after it was written.
+            // The visitor count expires 1.5 s after it was written.
             try await Task.sleep(for: .seconds(2.5))
-            try await scenario.send("session", "s", "visit")
+            try await scenario.send("visitor", "s", "visit")
             try await scenario.out.wait("the visit after expiry") { $0.count { $0.keyText == "s" } == 3 }
             try await Task.sleep(for: .seconds(1))
             #expect(scenario.outputs("a") == ["a=1", "a=2", "a=3"], "state carries across invocations")
