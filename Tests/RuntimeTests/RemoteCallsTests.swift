@@ -150,6 +150,20 @@ private func outputs(_ core: inout PartitionCore) throws -> [String] {
         #expect(try queued(after: [snapshot]) == [["z", "w"]])
     }
 
+    @Test func delaysAndLifetimesPastTheClockSaturateInsteadOfTrapping() throws {
+        var core = core()
+        core.process(ingress("a", "x", offset: 0), now: 1_000)
+        let forever = RemoteStateSpec(name: "count", typeName: "io.statefun.types/int", expiration: .afterWrite(.max))
+        core.complete(try #require(core.takeRemoteCalls().first), with: .reply(.incomplete(missing: [forever])), now: 1_000)
+        var result = RemoteResult()
+        result.mutations = [("count", TypedValue(typeName: "io.statefun.types/int", value: [1]))]
+        result.delayed = [.send(to: Address(remoteType, "a"), message: Message(text: "late"), delayMilliseconds: .max, cancellationToken: nil)]
+        core.complete(try #require(core.takeRemoteCalls().first), with: .reply(.result(result)), now: 1_000)
+        #expect(core.pendingTimerCount == 1)
+        core.fireTimers(now: .max - 1)
+        #expect(core.takeRemoteCalls().isEmpty, "due at the end of time")
+    }
+
     @Test func malformedAnswersThrowInsteadOfTrapping() {
         #expect(throws: (any Error).self) { try RemoteReply(decoding: [0xA2, 0x06, 0x05, 0x0A]) }  // truncated field 100
         #expect(throws: (any Error).self) { try RemoteReply(decoding: [0x83]) }  // unsupported wire type

@@ -93,7 +93,7 @@ extension PartitionCore {
         for delayed in result.delayed {
             switch delayed {
             case .send(let target, let message, let delay, let token):
-                schedule(.message(message), from: address, to: target, at: now + delay, token: token)
+                schedule(.message(message), from: address, to: target, at: now.clamped(plus: delay), token: token)
             case .cancel(let token):
                 cancelTimer(of: address, token: token)
             }
@@ -118,7 +118,7 @@ extension PartitionCore {
         for (name, value) in result.mutations {
             let spec = specs.first { $0.name == name }
             let expiresAt: Int64? = switch spec?.expiration {
-            case .afterWrite(let after)?, .afterInvoke(let after)?: now + after
+            case .afterWrite(let after)?, .afterInvoke(let after)?: now.clamped(plus: after)
             case .never?, nil: nil
             }
             writes.append(StateWrite(name: name, cell: value.map { RemoteValue($0, expiresAt: expiresAt).cell() }))
@@ -130,7 +130,7 @@ extension PartitionCore {
             if let expiresAt = value.expiresAt, expiresAt <= now {
                 writes.append(StateWrite(name: spec.name, cell: nil))
             } else {
-                value.expiresAt = now + after
+                value.expiresAt = now.clamped(plus: after)
                 writes.append(StateWrite(name: spec.name, cell: value.cell()))
             }
         }
@@ -161,5 +161,13 @@ extension PartitionCore {
             startBatch(address, endpoint: endpoint, now: now)
             remote.checkBound(address, bound: endpoint.maxBatchSize)
         }
+    }
+}
+
+extension Int64 {
+    /// `self + other`, or the nearest bound past it: remote functions choose delays and lifetimes.
+    func clamped(plus other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }
