@@ -111,9 +111,8 @@ struct RemoteScenario {
 
     /// Sends `text` to the function `function` with id `key`, as a StateFun string.
     func send(_ function: String, _ key: String, _ text: String) async throws {
-        var wrapper = ProtoWriter()
-        wrapper.string(1, text)
-        try await producer.send(ProducerRecord(topic: "\(id)-\(function)", key: Array(key.utf8), value: wrapper.bytes))
+        try await producer.send(ProducerRecord(topic: "\(id)-\(function)", key: Array(key.utf8),
+                                               value: Message(statefunString: text).payload))
     }
 
     /// The egress values of `key`, in order.
@@ -146,7 +145,7 @@ extension WorkerSuites {
                                              source: "test module").application
             // Answers a Python function: sends what it got back to the counter of the same id.
             application.bind("swift/echo") { context, message in
-                #expect(message.typeName == "io.statefun.types/string")
+                #expect(message.statefunString == "hi", "a Python string arrives as StateFun's string type")
                 context.send(message, to: Address("remote/counter", context.address.id))
             }
             let worker = InProcessWorker(application, workerConfiguration(scenario.id))

@@ -27,8 +27,9 @@ application.bind("shop/customer", states: [orders]) { context, message in
         forwarded.typeName = "shop/Order"
         context.send(forwarded, to: Address("shop/fraud", context.address.id))
     } else {
-        // The remote function's verdict.
-        context.egress(EgressRecord(topic: "verdicts", key: Array(context.address.id.utf8), value: message.payload))
+        // The remote function's verdict, a StateFun string (`str_value` in Python).
+        let verdict = message.statefunString ?? "a \(message.typeName ?? "")"
+        context.egress(EgressRecord(topic: "verdicts", key: context.address.id, value: verdict))
     }
 }
 application.bindRemote(RemoteEndpoint(functions: .namespace("shop"), urlTemplate: endpointURL))
