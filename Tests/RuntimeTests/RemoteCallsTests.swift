@@ -1,4 +1,4 @@
-import Runtime
+@testable import Runtime
 import StatefulFunctions
 import Testing
 
@@ -162,6 +162,62 @@ private func outputs(_ core: inout PartitionCore) throws -> [String] {
         #expect(core.pendingTimerCount == 1)
         core.fireTimers(now: .max - 1)
         #expect(core.takeRemoteCalls().isEmpty, "due at the end of time")
+    }
+
+    /// A saga whose second stage is a remote function: its step goes in a batch of its own, is
+    /// done when the endpoint answers, and fails (compensating the first stage) when it never
+    /// does. Across a recovery the step is asked for again.
+    @Test func aRemoteFunctionRunsASagaStepAndItsFailureCompensates() throws {
+        let ledger = ValueSpec<Int>("count")
+        var app = application()
+        app.bind("test/ledger", states: [ledger]) { context, message in
+            try context.set(ledger, (try context.get(ledger) ?? 0) + (message.text == "undo" ? -1 : 1))
+        }
+        app.bindCoordinator("test/saga", protocol: .saga) { _, message in
+            TransactionPlan(stages: [
+                [TransactionInvocation(Address("test/ledger", "l"), Message(text: "do"), compensation: Message(text: "undo"))],
+                [TransactionInvocation(Address(remoteType, "r"), Message(text: message.text), compensation: Message(text: "undo"))],
+            ])
+        } outcome: { context, outcome in
+            context.egress(EgressRecord(topic: "out", key: "o", value: outcome.status == .committed ? "committed" : "failed"))
+        }
+        var core = PartitionCore(partition: 0, application: app, partitionOf: { _ in 0 })
+        core.process(.envelope(Envelope(id: MessageID(partition: 9, epoch: 1, index: 0), sequence: 1, target: Address("test/saga", "s1"),
+                                        source: nil, message: Message(text: "plain")), position: nil), now: 0)
+        core.process(ingress("r", "queued behind the step", offset: 0), now: 0)
+        let step = core.takeRemoteCalls()
+        #expect(step.map { $0.request.invocations.map(\.message.text) } == [["plain"]], "the step alone")
+        #expect(step.first?.request.invocations.first?.caller == Address("test/saga", "s1"))
+        let (record, _) = try #require(try core.closeEpoch())
+
+        var recovered = PartitionCore(partition: 0, application: app, partitionOf: { _ in 0 })
+        try recovered.restore(try EpochRecord(decoding: record.encoded()))
+        recovered.resumeRemoteCalls(now: 0)
+        let again = recovered.takeRemoteCalls()
+        #expect(again.map { $0.request.invocations.map(\.message.text) } == [["plain"]], "asked for again after a recovery")
+        recovered.complete(try #require(again.first), with: .reply(.result(RemoteResult())), now: 0)
+        #expect(try outputs(&recovered) == ["committed"])
+        #expect(try recovered.state(ledger, of: Address("test/ledger", "l")) == 1)
+        #expect(recovered.takeRemoteCalls().map { $0.request.invocations.map(\.message.text) } == [["queued behind the step"]])
+
+        // Without the recovery, the endpoint never answers: the step fails, the ledger is compensated.
+        core.complete(try #require(step.first), with: .failed("HTTP status 500"), now: 0)
+        #expect(try outputs(&core) == ["failed"])
+        #expect(try core.state(ledger, of: Address("test/ledger", "l")) == 0)
+    }
+
+    @Test func messagesKeepTheirTypeNameThroughEveryEncoding() throws {
+        let typed = Message(statefunString: "hi")
+        let ref = TransactionRef(id: MessageID(partition: 0, epoch: 1, index: 0), attempt: 0)
+        for payload in [Payload.message(typed), .transaction(.step(ref, coordinator: Address("test/saga", "s"), index: 1, message: typed))] {
+            let envelope = Envelope(id: MessageID(partition: 0, epoch: 1, index: 1), sequence: 1, target: Address(remoteType, "a"),
+                                    source: nil, payload: payload)
+            let decoded = try Envelope(decoding: envelope.encoded()).payload
+            switch decoded {
+            case .message(let message), .transaction(.step(_, _, _, let message)): #expect(message == typed)
+            default: Issue.record("decoded as \(decoded)")
+            }
+        }
     }
 
     @Test func malformedAnswersThrowInsteadOfTrapping() {

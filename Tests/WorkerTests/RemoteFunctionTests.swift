@@ -60,7 +60,7 @@ struct RemoteScenario {
         let admin = try KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap))
         try await admin.createTopic("\(id)-out", partitions: 1)
         try await admin.createTopic("\(id)-dead-letters", partitions: 1)
-        for input in inputs { try await admin.createTopic("\(id)-\(input)", partitions: 4) }
+        for input in inputs + ["saga"] { try await admin.createTopic("\(id)-\(input)", partitions: 4) }
         let functions = try PythonFunctions(egressTopic: "\(id)-out")
         let modulePath = NSTemporaryDirectory() + "\(id).yaml"
         try module(id: id, port: functions.port).write(toFile: modulePath, atomically: true, encoding: .utf8)
@@ -148,6 +148,19 @@ extension WorkerSuites {
                 #expect(message.statefunString == "hi", "a Python string arrives as StateFun's string type")
                 context.send(message, to: Address("remote/counter", context.address.id))
             }
+            // A saga of two remote steps: count, then `failing` with the request's text.
+            application.bindCoordinator("swift/saga", protocol: .saga) { context, message in
+                let id = "g-\(context.address.id)"
+                return TransactionPlan(stages: [
+                    [TransactionInvocation(Address("remote/counter", id), Message(statefunString: "x"), compensation: Message(statefunString: "undo"))],
+                    [TransactionInvocation(Address("remote/failing", id), Message(statefunString: message.text),
+                                           compensation: Message(statefunString: "undo"))],
+                ])
+            } outcome: { context, outcome in
+                context.egress(EgressRecord(topic: "\(scenario.id)-out", key: "saga-\(context.address.id)",
+                                            value: outcome.status == .committed ? "committed" : "failed"))
+            }
+            application.ingress(IngressBinding(topic: "\(scenario.id)-saga", type: "swift/saga", codec: .raw))
             let worker = InProcessWorker(application, workerConfiguration(scenario.id))
             try await scenario.send("counter", "a", "x")
             try await scenario.send("counter", "a", "y")
@@ -161,10 +174,13 @@ extension WorkerSuites {
             try await scenario.send("visitor", "s", "visit")
             try await scenario.send("failing", "f", "fine")
             try await scenario.send("failing", "f", "boom")
+            for outcome in ["ok", "boom"] {
+                try await scenario.producer.send(ProducerRecord(topic: "\(scenario.id)-saga", key: outcome, value: outcome))
+            }
             try await scenario.out.wait("the first outputs") { records in
                 let values = Set(records.map(\.valueText))
-                return ["a=3", "b=1 from remote/relay/r", "c=1 from swift/echo/c", "fired:kept", "visits=2", "ok:fine"]
-                    .allSatisfy(values.contains)
+                return ["a=3", "b=1 from remote/relay/r", "c=1 from swift/echo/c", "fired:kept", "visits=2", "ok:fine", "committed",
+                        "failed"].allSatisfy(values.contains)
             }
             // A batch that fails fails whole: "after" goes once "boom" is a dead letter.
             try await scenario.deadLetters.wait("the failed invocation's dead letter") { !$0.isEmpty }
@@ -181,6 +197,11 @@ extension WorkerSuites {
                     "a delayed message arrives; a cancelled one never does")
             #expect(scenario.outputs("s") == ["visits=1", "visits=2", "visits=1"], "the count expired after its time")
             #expect(scenario.outputs("f") == ["ok:fine", "ok:after"], "a failed call does not stop the address")
+            #expect(scenario.outputs("saga-ok") == ["committed"], "remote saga steps")
+            #expect(scenario.outputs("g-ok") == ["g-ok=1 from swift/saga/ok", "ok:ok"])
+            #expect(scenario.outputs("saga-boom") == ["failed"], "a step whose endpoint fails fails the saga")
+            #expect(scenario.outputs("g-boom") == ["g-boom=1 from swift/saga/boom", "g-boom=2 from swift/saga/boom"],
+                    "the completed step is compensated (the counter counts its compensation too)")
             let letter = try #require(scenario.deadLetters.records.first)
             #expect(letter.headerText(WorkerHeaders.reason) == "remote-call-failed")
             #expect(letter.keyText == "f" && letter.valueText == "\n\u{4}boom", "the invocation's argument, as sent")

@@ -222,6 +222,13 @@ extension EpochRecord {
                 writer.write(optional: invocation.caller)
                 writer.write(.message(invocation.message))
                 writer.write(invocation.origin)
+                writer.write(invocation.step != nil)
+                if let step = invocation.step {
+                    writer.write(step.ref)
+                    writer.write(step.coordinator)
+                    writer.write(step.index)
+                    writer.write(step.compensation)
+                }
             }
         }
         return writer.bytes
@@ -283,7 +290,12 @@ extension EpochRecord {
                 guard case .message(let message) = try reader.readPayload() else {
                     throw ByteReader.Malformed(description: "a queued remote invocation is not a message")
                 }
-                change.appended.append(RemoteInvocation(caller: caller, message: message, origin: try reader.readOrigin()))
+                let origin = try reader.readOrigin()
+                let step = try reader.readBool()
+                    ? RemoteStep(ref: try reader.readTransactionRef(), coordinator: try reader.readAddress(), index: try reader.readInt32(),
+                                 compensation: try reader.readBool())
+                    : nil
+                change.appended.append(RemoteInvocation(caller: caller, message: message, origin: origin, step: step))
             }
             remoteQueues.append(change)
         }

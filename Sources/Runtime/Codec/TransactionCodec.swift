@@ -5,13 +5,8 @@ extension ByteWriter {
     mutating func write(_ payload: Payload) {
         switch payload {
         case .message(let message):
-            if let typeName = message.typeName {
-                write(2)
-                write(typeName)
-            } else {
-                write(0)
-            }
-            write(message.payload)
+            write(0)
+            write(message)
         case .transaction(let message):
             write(1)
             write(message)
@@ -58,8 +53,15 @@ extension ByteWriter {
         if let failure { write(failure) }
     }
 
+    /// A function message: its type name, if any, and its bytes.
+    mutating func write(_ message: Message) {
+        write(optional: message.typeName)
+        write(message.payload)
+    }
+
     mutating func write(optional message: Message?) {
-        write(optional: message?.payload)
+        write(message != nil)
+        if let message { write(message) }
     }
 
     mutating func write(_ request: PrepareRequest) {
@@ -67,7 +69,7 @@ extension ByteWriter {
         write(request.coordinator)
         write(request.priority)
         write(request.messages.count)
-        for message in request.messages { write(message.payload) }
+        for message in request.messages { write(message) }
         write(request.readOnly)
     }
 
@@ -80,9 +82,9 @@ extension ByteWriter {
         case .abort(let ref):
             write(2); write(ref)
         case .step(let ref, let coordinator, let index, let message):
-            write(3); write(ref); write(coordinator); write(index); write(message.payload)
+            write(3); write(ref); write(coordinator); write(index); write(message)
         case .compensate(let ref, let coordinator, let index, let message):
-            write(4); write(ref); write(coordinator); write(index); write(message.payload)
+            write(4); write(ref); write(coordinator); write(index); write(message)
         case .vote(let ref, let participant, let vote):
             write(5); write(ref); write(participant)
             switch vote {
@@ -112,9 +114,9 @@ extension ByteWriter {
     mutating func write(_ effect: Effect) {
         switch effect {
         case .send(let to, let message):
-            write(0); write(to); write(message.payload)
+            write(0); write(to); write(message)
         case .sendDelayed(let to, let message, let delay, let token):
-            write(1); write(to); write(message.payload); write(delay); write(optional: token)
+            write(1); write(to); write(message); write(delay); write(optional: token)
         case .cancelDelayed(let token):
             write(2); write(token)
         case .egress(let record):
@@ -134,11 +136,8 @@ extension ByteWriter {
 extension ByteReader {
     mutating func readPayload() throws(Malformed) -> Payload {
         switch try readInt() {
-        case 0: return .message(Message(bytes: try readBytes()))
+        case 0: return .message(try readMessage())
         case 1: return .transaction(try readTransactionMessage())
-        case 2:
-            let typeName = try readString()
-            return .message(Message(bytes: try readBytes(), typeName: typeName))
         case let tag: throw Malformed(description: "unknown payload \(tag)")
         }
     }
@@ -170,7 +169,12 @@ extension ByteReader {
         return WaitReport(partition: partition, isFull: isFull, edges: edges, ended: ended)
     }
 
-    mutating func readOptionalMessage() throws(Malformed) -> Message? { try readOptionalBytes().map { Message(bytes: $0) } }
+    mutating func readMessage() throws(Malformed) -> Message {
+        let typeName = try readOptionalString()
+        return Message(bytes: try readBytes(), typeName: typeName)
+    }
+
+    mutating func readOptionalMessage() throws(Malformed) -> Message? { try readBool() ? try readMessage() : nil }
 
     mutating func readTransactionFailure() throws(Malformed) -> TransactionFailure {
         TransactionFailure(code: try readOptionalString(), reason: try readString())
@@ -185,7 +189,7 @@ extension ByteReader {
         let coordinator = try readAddress()
         let priority = try readPriority()
         var messages: [Message] = []
-        for _ in 0..<(try readCount()) { messages.append(Message(bytes: try readBytes())) }
+        for _ in 0..<(try readCount()) { messages.append(try readMessage()) }
         return PrepareRequest(ref: ref, coordinator: coordinator, priority: priority, messages: messages, readOnly: try readBool())
     }
 
@@ -196,10 +200,10 @@ extension ByteReader {
         case 2: return .abort(try readTransactionRef())
         case 3:
             return .step(try readTransactionRef(), coordinator: try readAddress(), index: try readInt32(),
-                         message: Message(bytes: try readBytes()))
+                         message: try readMessage())
         case 4:
             return .compensate(try readTransactionRef(), coordinator: try readAddress(), index: try readInt32(),
-                               message: Message(bytes: try readBytes()))
+                               message: try readMessage())
         case 5:
             let ref = try readTransactionRef()
             let participant = try readAddress()
@@ -223,9 +227,9 @@ extension ByteReader {
 
     mutating func readEffect() throws(Malformed) -> Effect {
         switch try readInt() {
-        case 0: return .send(to: try readAddress(), message: Message(bytes: try readBytes()))
+        case 0: return .send(to: try readAddress(), message: try readMessage())
         case 1:
-            return .sendDelayed(to: try readAddress(), message: Message(bytes: try readBytes()), delayMilliseconds: try readInt64(),
+            return .sendDelayed(to: try readAddress(), message: try readMessage(), delayMilliseconds: try readInt64(),
                                 cancellationToken: try readOptionalString())
         case 2: return .cancelDelayed(cancellationToken: try readString())
         case 3: return .egress(try readEgressRecord())
@@ -352,7 +356,7 @@ extension CoordinatorEntry {
         writer.write(queue.count)
         for queued in queue {
             writer.write(optional: queued.caller)
-            writer.write(queued.request.payload)
+            writer.write(queued.request)
         }
         writer.write(active != nil)
         guard let active else { return writer.bytes }
@@ -361,11 +365,11 @@ extension CoordinatorEntry {
         writer.write(active.priority)
         writer.write(active.transactionProtocol == .twoPhaseCommit)
         writer.write(optional: active.caller)
-        writer.write(active.request.payload)
+        writer.write(active.request)
         writer.write(active.invocations.count)
         for invocation in active.invocations {
             writer.write(invocation.address)
-            writer.write(invocation.message.payload)
+            writer.write(invocation.message)
             writer.write(invocation.readOnly)
             writer.write(optional: invocation.compensation)
         }
@@ -390,7 +394,7 @@ extension CoordinatorEntry {
     init(decoding bytes: [UInt8]) throws {
         var reader = ByteReader(bytes)
         for _ in 0..<(try reader.readCount()) {
-            queue.append(QueuedRequest(caller: try reader.readOptionalAddress(), request: Message(bytes: try reader.readBytes())))
+            queue.append(QueuedRequest(caller: try reader.readOptionalAddress(), request: try reader.readMessage()))
         }
         guard try reader.readBool() else { return }
         let ref = try reader.readTransactionRef()
@@ -398,10 +402,10 @@ extension CoordinatorEntry {
         let priority = try reader.readPriority()
         let transactionProtocol: TransactionProtocol = try reader.readBool() ? .twoPhaseCommit : .saga
         let caller = try reader.readOptionalAddress()
-        let request = Message(bytes: try reader.readBytes())
+        let request = try reader.readMessage()
         var invocations: [TransactionInvocation] = []
         for _ in 0..<(try reader.readCount()) {
-            var invocation = TransactionInvocation(try reader.readAddress(), Message(bytes: try reader.readBytes()),
+            var invocation = TransactionInvocation(try reader.readAddress(), try reader.readMessage(),
                                                    readOnly: try reader.readBool())
             invocation.compensation = try reader.readOptionalMessage()
             invocations.append(invocation)

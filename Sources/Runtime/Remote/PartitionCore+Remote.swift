@@ -6,8 +6,8 @@ import StatefulFunctions
 extension PartitionCore {
     /// Queues an invocation of a remote address; sends it at once when nothing is in flight.
     mutating func enqueueRemote(_ target: Address, endpoint: RemoteEndpoint, caller: Address?, message: Message,
-                                origin: InvocationOrigin, now: Int64) {
-        remote.append(RemoteInvocation(caller: caller, message: message, origin: origin), to: target)
+                                origin: InvocationOrigin, step: RemoteStep? = nil, now: Int64) {
+        remote.append(RemoteInvocation(caller: caller, message: message, origin: origin, step: step), to: target)
         if remote.queues[target]!.sent == 0 { startBatch(target, endpoint: endpoint, now: now) }
         remote.checkBound(target, bound: endpoint.maxBatchSize)
     }
@@ -21,11 +21,12 @@ extension PartitionCore {
     /// True while an address has a full batch waiting behind the one in flight: ingress waits.
     public var remoteBacklogFull: Bool { !remote.overfull.isEmpty }
 
-    /// Sends the next batch of `address`: up to the endpoint's batch size, with every state value
-    /// its type declared (expired ones as absent).
+    /// Sends the next batch of `address`: up to the endpoint's batch size (a saga step alone),
+    /// with every state value its type declared (expired ones as absent).
     private mutating func startBatch(_ address: Address, endpoint: RemoteEndpoint, now: Int64) {
-        guard var queue = remote.queues[address], !queue.invocations.isEmpty else { return }
-        queue.sent = min(queue.invocations.count, endpoint.maxBatchSize)
+        guard var queue = remote.queues[address], let head = queue.invocations.first else { return }
+        let plain = queue.invocations.prefix(endpoint.maxBatchSize).prefix { $0.step == nil }.count
+        queue.sent = head.step == nil ? plain : 1
         queue.ticket = remote.nextTicket()
         remote.queues[address] = queue
         let stored = currentState(of: address)
@@ -56,19 +57,26 @@ extension PartitionCore {
         case .reply(.result(let result)):
             // Effects first: the next batch carries the state this one wrote.
             apply(result, at: address, now: now)
-            finishBatch(call, now: now)
+            for step in finishBatch(call, now: now).compactMap(\.step) {
+                send(step.report(failure: nil), from: address, to: step.coordinator, now: now)
+            }
         case .failed(let reason):
             fail(call, reason, now: now)
         }
         drain(now: now)
     }
 
-    /// Dead-letters the batch's invocations (the endpoint never ran them to an answer) and moves on.
+    /// Dead-letters the batch's invocations (the endpoint never ran them to an answer), or fails
+    /// its saga step, and moves on.
     private mutating func fail(_ call: RemoteCall, _ reason: String, now: Int64) {
         let address = call.request.target
+        let why = DeadLetterReason.remoteCallFailed("\(call.url): \(reason)")
         for invocation in finishBatch(call, now: now) {
-            deadLetter(.remoteCallFailed("\(call.url): \(reason)"), origin: invocation.origin, target: address,
-                       key: Array(address.id.utf8), value: invocation.message.payload)
+            if let step = invocation.step {
+                send(step.report(failure: Self.failure(of: why)), from: address, to: step.coordinator, now: now)
+            } else {
+                deadLetter(why, origin: invocation.origin, target: address, key: Array(address.id.utf8), value: invocation.message.payload)
+            }
         }
     }
 
@@ -152,8 +160,13 @@ extension PartitionCore {
             guard let endpoint = application.binding(for: address.type)?.remote else {
                 // The application no longer serves the type remotely.
                 for invocation in queue.invocations {
-                    deadLetter(.unknownFunctionType(address.type), origin: invocation.origin, target: address,
-                               key: Array(address.id.utf8), value: invocation.message.payload)
+                    if let step = invocation.step {
+                        send(step.report(failure: Self.failure(of: .unknownFunctionType(address.type))), from: address,
+                             to: step.coordinator, now: now)
+                    } else {
+                        deadLetter(.unknownFunctionType(address.type), origin: invocation.origin, target: address,
+                                   key: Array(address.id.utf8), value: invocation.message.payload)
+                    }
                 }
                 remote.removeFirst(of: address)
                 continue

@@ -25,6 +25,22 @@ struct RemoteInvocation: Sendable {
     var message: Message
     /// Where it came from, for a dead letter.
     var origin: InvocationOrigin
+    /// The saga step (or compensation) it runs, if any: its coordinator hears how it ended.
+    var step: RemoteStep?
+}
+
+/// A saga step or compensation run by a remote function. It goes in a batch of its own, so
+/// that its success or failure is its own.
+struct RemoteStep: Sendable {
+    var ref: TransactionRef
+    var coordinator: Address
+    var index: Int32
+    var compensation: Bool
+
+    /// What the coordinator hears: the step done (a remote function returns no result) or failed.
+    func report(failure: TransactionFailure?) -> TransactionMessage {
+        compensation ? .compensated(ref, index: index, failure: failure) : .stepDone(ref, index: index, result: nil, failure: failure)
+    }
 }
 
 /// The invocations of one remote address not yet applied; the first `sent` of them are in the

@@ -92,11 +92,17 @@ extension PartitionCore {
 
     // MARK: Sagas
 
-    /// Runs a saga step or compensation like a plain invocation, and reports to the coordinator.
+    /// Runs a saga step or compensation like a plain invocation, and reports to the coordinator
+    /// (a remote function's once its endpoint has answered).
     mutating func runStep(
         _ ref: TransactionRef, coordinator: Address, index: Int32, message: Message, at address: Address, compensation: Bool,
         now: Int64
     ) {
+        if let endpoint = application.binding(for: address.type)?.remote {
+            let step = RemoteStep(ref: ref, coordinator: coordinator, index: index, compensation: compensation)
+            return enqueueRemote(address, endpoint: endpoint, caller: coordinator, message: message, origin: .function(coordinator),
+                                 step: step, now: now)
+        }
         let outcome = application.invoke(address, binding: application.binding(for: address.type), caller: coordinator,
                                          message: message, state: currentState(of: address), now: now, transactional: true,
                                          in: context)
