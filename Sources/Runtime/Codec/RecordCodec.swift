@@ -220,7 +220,7 @@ extension EpochRecord {
             writer.write(change.appended.count)
             for invocation in change.appended {
                 writer.write(optional: invocation.caller)
-                writer.write(.message(invocation.message))
+                writer.write(invocation.message)
                 writer.write(invocation.origin)
                 writer.write(invocation.step != nil)
                 if let step = invocation.step {
@@ -287,9 +287,7 @@ extension EpochRecord {
             var change = RemoteQueueChange(address: try reader.readAddress(), removed: try reader.readInt(), appended: [])
             for _ in 0..<(try reader.readCount()) {
                 let caller = try reader.readOptionalAddress()
-                guard case .message(let message) = try reader.readPayload() else {
-                    throw ByteReader.Malformed(description: "a queued remote invocation is not a message")
-                }
+                let message = try reader.readMessage()
                 let origin = try reader.readOrigin()
                 let step = try reader.readBool()
                     ? RemoteStep(ref: try reader.readTransactionRef(), coordinator: try reader.readAddress(), index: try reader.readInt32(),

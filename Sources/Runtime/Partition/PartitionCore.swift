@@ -315,7 +315,6 @@ public struct PartitionCore {
     /// The state of `address` as functions see it.
     func currentState(of address: Address) -> AddressState { entries[address]?.state ?? AddressState() }
 
-
     /// Applies state changes of an invocation of `address`.
     mutating func apply(_ writes: [StateWrite], at address: Address) {
         guard !writes.isEmpty else { return }

@@ -32,7 +32,7 @@ extension PartitionCore {
         let stored = currentState(of: address)
         let states = (remote.specs[address.type] ?? []).map { spec in
             let value = stored[spec.name].flatMap { try? RemoteValue($0) }
-            let live = value.flatMap { $0.expiresAt.map { $0 > now } ?? true ? $0.value : nil }
+            let live = value.flatMap { $0.isExpired(at: now) ? nil : $0.value }
             return (spec.name, live ?? TypedValue(typeName: spec.typeName, value: nil))
         }
         let request = RemoteRequest(target: address, states: states,
@@ -71,12 +71,15 @@ extension PartitionCore {
     private mutating func fail(_ call: RemoteCall, _ reason: String, now: Int64) {
         let address = call.request.target
         let why = DeadLetterReason.remoteCallFailed("\(call.url): \(reason)")
-        for invocation in finishBatch(call, now: now) {
-            if let step = invocation.step {
-                send(step.report(failure: Self.failure(of: why)), from: address, to: step.coordinator, now: now)
-            } else {
-                deadLetter(why, origin: invocation.origin, target: address, key: Array(address.id.utf8), value: invocation.message.payload)
-            }
+        for invocation in finishBatch(call, now: now) { abandon(invocation, at: address, why, now: now) }
+    }
+
+    /// An invocation that will never run: a dead letter, or a failed step its coordinator hears of.
+    private mutating func abandon(_ invocation: RemoteInvocation, at address: Address, _ why: DeadLetterReason, now: Int64) {
+        if let step = invocation.step {
+            send(step.report(failure: Self.failure(of: why)), from: address, to: step.coordinator, now: now)
+        } else {
+            deadLetter(why, origin: invocation.origin, target: address, key: Array(address.id.utf8), value: invocation.message.payload)
         }
     }
 
@@ -135,7 +138,7 @@ extension PartitionCore {
         for spec in specs where !result.mutations.contains(where: { $0.name == spec.name }) {
             guard case .afterInvoke(let after) = spec.expiration, let cell = stored[spec.name],
                   var value = try? RemoteValue(cell) else { continue }
-            if let expiresAt = value.expiresAt, expiresAt <= now {
+            if value.isExpired(at: now) {
                 writes.append(StateWrite(name: spec.name, cell: nil))
             } else {
                 value.expiresAt = now.clamped(plus: after)
@@ -159,15 +162,7 @@ extension PartitionCore {
         for (address, queue) in remote.queues {
             guard let endpoint = application.binding(for: address.type)?.remote else {
                 // The application no longer serves the type remotely.
-                for invocation in queue.invocations {
-                    if let step = invocation.step {
-                        send(step.report(failure: Self.failure(of: .unknownFunctionType(address.type))), from: address,
-                             to: step.coordinator, now: now)
-                    } else {
-                        deadLetter(.unknownFunctionType(address.type), origin: invocation.origin, target: address,
-                                   key: Array(address.id.utf8), value: invocation.message.payload)
-                    }
-                }
+                for invocation in queue.invocations { abandon(invocation, at: address, .unknownFunctionType(address.type), now: now) }
                 remote.removeFirst(of: address)
                 continue
             }

@@ -16,12 +16,6 @@ package struct ProtoWriter {
 
     private mutating func tag(_ field: Int, _ wireType: UInt64) { varint(UInt64(field) << 3 | wireType) }
 
-    package mutating func int(_ field: Int, _ value: Int64) {
-        guard value != 0 else { return }
-        tag(field, 0)
-        varint(UInt64(bitPattern: value))
-    }
-
     package mutating func bool(_ field: Int, _ value: Bool) {
         guard value else { return }
         tag(field, 0)
@@ -37,16 +31,6 @@ package struct ProtoWriter {
     package mutating func string(_ field: Int, _ value: String) {
         guard !value.isEmpty else { return }
         bytes(field, value.utf8)
-    }
-
-    package mutating func fixed64(_ field: Int, _ value: UInt64) {
-        tag(field, 1)
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    package mutating func fixed32(_ field: Int, _ value: UInt32) {
-        tag(field, 5)
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// A nested message, written by `body` into a writer of its own.

@@ -83,6 +83,8 @@ struct RemoteValue {
     /// Milliseconds since the epoch; nil when it never does.
     var expiresAt: Int64?
 
+    func isExpired(at now: Int64) -> Bool { expiresAt.map { $0 <= now } ?? false }
+
     func cell() -> StateCell {
         var writer = ByteWriter()
         writer.write(value.typeName)
