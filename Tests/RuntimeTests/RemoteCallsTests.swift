@@ -47,6 +47,10 @@ private func outputs(_ core: inout PartitionCore) throws -> [String] {
     }
 }
 
+private struct Refused: CodedError {
+    var code: String { "refused" }
+}
+
 @Suite struct RemoteCallsTests {
     @Test func oneBatchPerAddressIsInFlightAndTheRestWaitsBoundedBehindIt() throws {
         var core = core()
@@ -204,6 +208,75 @@ private func outputs(_ core: inout PartitionCore) throws -> [String] {
         core.complete(try #require(step.first), with: .failed("HTTP status 500"), now: 0)
         #expect(try outputs(&core) == ["failed"])
         #expect(try core.state(ledger, of: Address("test/ledger", "l")) == 0)
+    }
+
+    /// 2PC over a Swift ledger and a remote function. The remote prepare holds the lock while
+    /// its call is in flight (a plain message waits for it), its answer becomes the prepared
+    /// changes and a yes vote, and the commit applies them; across a recovery the prepare is
+    /// asked for again. A prepare whose call fails votes no. An answer arriving after the
+    /// transaction aborted is dropped.
+    @Test func aRemoteFunctionTakesPartInTwoPhaseCommit() throws {
+        let ledger = ValueSpec<Int>("count")
+        var app = application()
+        app.bind("test/ledger", states: [ledger]) { context, message in
+            guard message.text != "refuse" else { throw Refused() }
+            try context.set(ledger, (try context.get(ledger) ?? 0) + 1)
+        }
+        app.bindCoordinator("test/tx", protocol: .twoPhaseCommit) { _, message in
+            TransactionPlan([TransactionInvocation(Address("test/ledger", "l"), message),
+                             TransactionInvocation(Address(remoteType, "r"), message)])
+        } outcome: { context, outcome in
+            let text = switch outcome.status {
+            case .committed: "committed"
+            case .failed(let failure): "failed: \(failure.code ?? "")"
+            case .retryableAbort(let reason): "retry: \(reason)"
+            }
+            context.egress(EgressRecord(topic: "out", key: "o", value: text))
+        }
+        func begin(_ core: inout PartitionCore, _ text: String, sequence: Int64) {
+            core.process(.envelope(Envelope(id: MessageID(partition: 9, epoch: 1, index: Int32(sequence)), sequence: sequence,
+                                            target: Address("test/tx", "t\(sequence)"), source: nil, message: Message(text: text)),
+                                   position: nil), now: 0)
+        }
+        let texts = { (calls: [RemoteCall]) in calls.map { $0.request.invocations.map(\.message.text) } }
+        var core = PartitionCore(partition: 0, application: app, partitionOf: { _ in 0 })
+        begin(&core, "add", sequence: 1)
+        core.process(ingress("r", "plain", offset: 0), now: 0)
+        let prepare = try #require(core.takeRemoteCalls().first)
+        #expect(prepare.request.invocations.map(\.message.text) == ["add"], "the prepare alone; the plain message waits for the lock")
+        #expect(prepare.request.invocations.first?.caller == Address("test/tx", "t1"))
+        let (record, _) = try #require(try core.closeEpoch())
+
+        var recovered = PartitionCore(partition: 0, application: app, partitionOf: { _ in 0 })
+        try recovered.restore(try EpochRecord(decoding: record.encoded()))
+        recovered.resumeRemoteCalls(now: 0)
+        var again = try #require(recovered.takeRemoteCalls().first)
+        #expect(again.request.invocations.map(\.message.text) == ["add"], "asked for again after a recovery")
+        recovered.complete(again, with: .reply(.incomplete(missing: [countSpec])), now: 0)
+        again = try #require(recovered.takeRemoteCalls().first)
+        recovered.complete(again, with: counted(5), now: 0)
+        #expect(Set(try outputs(&recovered)) == ["committed", "count=5"], "the remote egress goes out with the commit")
+        #expect(try recovered.state(ledger, of: Address("test/ledger", "l")) == 1)
+        let plain = try #require(recovered.takeRemoteCalls().first)
+        #expect(plain.request.invocations.map(\.message.text) == ["plain"], "admitted once the lock is free")
+        #expect(plain.request.states.first?.value.value == [5], "and it sees the committed state")
+
+        // Without the recovery, the endpoint never answers: the remote participant votes no.
+        core.complete(prepare, with: .failed("HTTP status 500"), now: 0)
+        #expect(try outputs(&core) == ["failed: remote-call-failed"])
+        #expect(try core.state(ledger, of: Address("test/ledger", "l")) == nil, "the ledger's prepared change is dropped")
+        let admitted = core.takeRemoteCalls()
+        #expect(texts(admitted) == [["plain"]])
+        core.complete(try #require(admitted.first), with: .reply(.result(RemoteResult())), now: 0)
+
+        // The ledger refuses while the remote call is in flight: the late answer changes nothing.
+        begin(&core, "refuse", sequence: 2)
+        let late = try #require(core.takeRemoteCalls().first)
+        #expect(try outputs(&core) == ["failed: refused"])
+        core.complete(late, with: counted(9), now: 0)
+        #expect(try outputs(&core) == [], "an answer for an aborted transaction is dropped")
+        begin(&core, "add", sequence: 3)
+        #expect(texts(core.takeRemoteCalls()) == [["add"]], "the lock is free")
     }
 
     @Test func messagesKeepTheirTypeNameThroughEveryEncoding() throws {

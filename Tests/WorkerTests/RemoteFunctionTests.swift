@@ -60,7 +60,7 @@ struct RemoteScenario {
         let admin = try KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap))
         try await admin.createTopic("\(id)-out", partitions: 1)
         try await admin.createTopic("\(id)-dead-letters", partitions: 1)
-        for input in inputs + ["saga"] { try await admin.createTopic("\(id)-\(input)", partitions: 4) }
+        for input in inputs + ["saga", "tx"] { try await admin.createTopic("\(id)-\(input)", partitions: 4) }
         let functions = try PythonFunctions(egressTopic: "\(id)-out")
         let modulePath = NSTemporaryDirectory() + "\(id).yaml"
         try module(id: id, port: functions.port).write(toFile: modulePath, atomically: true, encoding: .utf8)
@@ -161,6 +161,19 @@ extension WorkerSuites {
                                             value: outcome.status == .committed ? "committed" : "failed"))
             }
             application.ingress(IngressBinding(topic: "\(scenario.id)-saga", type: "swift/saga", codec: .raw))
+            // 2PC over two remote functions of the same ids: the counter, and `failing` with the request's text.
+            application.bindCoordinator("swift/tx", protocol: .twoPhaseCommit) { _, message in
+                TransactionPlan([TransactionInvocation(Address("remote/counter", "tx"), Message(statefunString: "x")),
+                                 TransactionInvocation(Address("remote/failing", "tx"), Message(statefunString: message.text))])
+            } outcome: { context, outcome in
+                let text = switch outcome.status {
+                case .committed: "committed"
+                case .failed(let failure): "failed: \(failure.code ?? "")"
+                case .retryableAbort(let reason): "retry: \(reason)"
+                }
+                context.egress(EgressRecord(topic: "\(scenario.id)-out", key: "tx-\(context.address.id)", value: text))
+            }
+            application.ingress(IngressBinding(topic: "\(scenario.id)-tx", type: "swift/tx", codec: .raw))
             let worker = InProcessWorker(application, workerConfiguration(scenario.id))
             try await scenario.send("counter", "a", "x")
             try await scenario.send("counter", "a", "y")
@@ -177,10 +190,13 @@ extension WorkerSuites {
             for outcome in ["ok", "boom"] {
                 try await scenario.producer.send(ProducerRecord(topic: "\(scenario.id)-saga", key: outcome, value: outcome))
             }
+            for outcome in ["ok", "boom", "again"] {
+                try await scenario.producer.send(ProducerRecord(topic: "\(scenario.id)-tx", key: outcome, value: outcome))
+            }
             try await scenario.out.wait("the first outputs") { records in
                 let values = Set(records.map(\.valueText))
                 return ["a=3", "b=1 from remote/relay/r", "c=1 from swift/echo/c", "fired:kept", "visits=2", "ok:fine", "committed",
-                        "failed"].allSatisfy(values.contains)
+                        "failed"].allSatisfy(values.contains) && records.count { $0.keyText.hasPrefix("tx-") } == 3
             }
             // A batch that fails fails whole: "after" goes once "boom" is a dead letter.
             try await scenario.deadLetters.wait("the failed invocation's dead letter") { !$0.isEmpty }
@@ -202,6 +218,14 @@ extension WorkerSuites {
             #expect(scenario.outputs("saga-boom") == ["failed"], "a step whose endpoint fails fails the saga")
             #expect(scenario.outputs("g-boom") == ["g-boom=1 from swift/saga/boom", "g-boom=2 from swift/saga/boom"],
                     "the completed step is compensated (the counter counts its compensation too)")
+            #expect(scenario.outputs("tx-ok") == ["committed"] && scenario.outputs("tx-again") == ["committed"],
+                    "2PC over remote participants")
+            #expect(scenario.outputs("tx-boom") == ["failed: remote-call-failed"], "a participant whose endpoint fails votes no")
+            // The committed transactions' effects once each, in either order; the aborted one's count is dropped.
+            let counts = scenario.outputs("tx").filter { $0.hasPrefix("tx=") }
+            #expect(counts == ["tx=1 from swift/tx/ok", "tx=2 from swift/tx/again"]
+                    || counts == ["tx=1 from swift/tx/again", "tx=2 from swift/tx/ok"], "\(counts)")
+            #expect(scenario.outputs("tx").count == 4 && Set(scenario.outputs("tx")).isSuperset(of: ["ok:ok", "ok:again"]))
             let letter = try #require(scenario.deadLetters.records.first)
             #expect(letter.headerText(WorkerHeaders.reason) == "remote-call-failed")
             #expect(letter.keyText == "f" && letter.valueText == "\n\u{4}boom", "the invocation's argument, as sent")

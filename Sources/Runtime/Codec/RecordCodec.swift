@@ -157,7 +157,7 @@ extension Envelope {
 }
 
 extension EpochRecord {
-    static let formatVersion = 9
+    static let formatVersion = 10
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 1_024)
@@ -222,13 +222,7 @@ extension EpochRecord {
                 writer.write(optional: invocation.caller)
                 writer.write(invocation.message)
                 writer.write(invocation.origin)
-                writer.write(invocation.step != nil)
-                if let step = invocation.step {
-                    writer.write(step.ref)
-                    writer.write(step.coordinator)
-                    writer.write(step.index)
-                    writer.write(step.compensation)
-                }
+                writer.write(invocation.transaction)
             }
         }
         return writer.bytes
@@ -289,11 +283,8 @@ extension EpochRecord {
                 let caller = try reader.readOptionalAddress()
                 let message = try reader.readMessage()
                 let origin = try reader.readOrigin()
-                let step = try reader.readBool()
-                    ? RemoteStep(ref: try reader.readTransactionRef(), coordinator: try reader.readAddress(), index: try reader.readInt32(),
-                                 compensation: try reader.readBool())
-                    : nil
-                change.appended.append(RemoteInvocation(caller: caller, message: message, origin: origin, step: step))
+                change.appended.append(RemoteInvocation(caller: caller, message: message, origin: origin,
+                                                        transaction: try reader.readRemoteTransactionPart()))
             }
             remoteQueues.append(change)
         }
@@ -301,6 +292,22 @@ extension EpochRecord {
 }
 
 extension ByteWriter {
+    mutating func write(_ part: RemoteTransactionPart?) {
+        switch part {
+        case nil:
+            write(0)
+        case .step(let step)?:
+            write(1)
+            write(step.ref)
+            write(step.coordinator)
+            write(step.index)
+            write(step.compensation)
+        case .prepare(let ref)?:
+            write(2)
+            write(ref)
+        }
+    }
+
     mutating func write(_ mark: ChannelMark) {
         write(mark.through)
         write(mark.ahead.count)
@@ -323,6 +330,16 @@ extension ByteWriter {
 }
 
 extension ByteReader {
+    mutating func readRemoteTransactionPart() throws(Malformed) -> RemoteTransactionPart? {
+        switch try readInt() {
+        case 0: return nil
+        case 1: return .step(RemoteStep(ref: try readTransactionRef(), coordinator: try readAddress(), index: try readInt32(),
+                                        compensation: try readBool()))
+        case 2: return .prepare(try readTransactionRef())
+        case let tag: throw Malformed(description: "unknown remote transaction part \(tag)")
+        }
+    }
+
     mutating func readChannelMark() throws(Malformed) -> ChannelMark {
         var mark = ChannelMark(through: try readInt64())
         for _ in 0..<(try readCount()) { mark.ahead.insert(try readInt64()) }

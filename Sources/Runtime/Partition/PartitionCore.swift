@@ -288,7 +288,8 @@ public struct PartitionCore {
             if recordsInvocations { invocations.append((target, caller, message)) }
             if lastBinding?.type != target.type { lastBinding = application.binding(for: target.type) }
             if let endpoint = lastBinding?.remote {
-                return enqueueRemote(target, endpoint: endpoint, caller: caller, message: message, origin: origin, now: now)
+                return enqueueRemote(target, endpoint: endpoint, [RemoteInvocation(caller: caller, message: message, origin: origin)],
+                                     now: now)
             }
             if let spec = lastBinding?.coordinator {
                 return request(at: target, spec: spec, caller: caller, message: message, origin: origin, now: now)
@@ -342,7 +343,7 @@ public struct PartitionCore {
             case .send(let to, let message):
                 route(to, caller: sender, payload: .message(message), origin: .function(sender), now: now)
             case .sendDelayed(let to, let message, let delay, let token):
-                schedule(.message(message), from: sender, to: to, at: now + delay, token: token)
+                schedule(.message(message), from: sender, to: to, at: now.clamped(plus: delay), token: token)
             case .cancelDelayed(let token):
                 cancelTimer(of: sender, token: token)
             case .egress(let record):

@@ -4,10 +4,9 @@ import StatefulFunctions
 /// A batch's answer is applied like an invocation's effects, in the epoch it arrives in; the
 /// queue (with the batch) is checkpointed, so an answer is applied once across failures.
 extension PartitionCore {
-    /// Queues an invocation of a remote address; sends it at once when nothing is in flight.
-    mutating func enqueueRemote(_ target: Address, endpoint: RemoteEndpoint, caller: Address?, message: Message,
-                                origin: InvocationOrigin, step: RemoteStep? = nil, now: Int64) {
-        remote.append(RemoteInvocation(caller: caller, message: message, origin: origin, step: step), to: target)
+    /// Queues invocations of a remote address; sends them at once when nothing is in flight.
+    mutating func enqueueRemote(_ target: Address, endpoint: RemoteEndpoint, _ invocations: [RemoteInvocation], now: Int64) {
+        for invocation in invocations { remote.append(invocation, to: target) }
         if remote.queues[target]!.sent == 0 { startBatch(target, endpoint: endpoint, now: now) }
         remote.checkBound(target, bound: endpoint.maxBatchSize)
     }
@@ -21,12 +20,16 @@ extension PartitionCore {
     /// True while an address has a full batch waiting behind the one in flight: ingress waits.
     public var remoteBacklogFull: Bool { !remote.overfull.isEmpty }
 
-    /// Sends the next batch of `address`: up to the endpoint's batch size (a saga step alone),
-    /// with every state value its type declared (expired ones as absent).
+    /// Sends the next batch of `address`: up to the endpoint's batch size of plain invocations,
+    /// a saga step alone, or the invocations of one prepare; with every state value its type
+    /// declared (expired ones as absent).
     private mutating func startBatch(_ address: Address, endpoint: RemoteEndpoint, now: Int64) {
         guard var queue = remote.queues[address], let head = queue.invocations.first else { return }
-        let plain = queue.invocations.prefix(endpoint.maxBatchSize).prefix { $0.step == nil }.count
-        queue.sent = head.step == nil ? plain : 1
+        queue.sent = switch head.transaction {
+        case nil: queue.invocations.prefix(endpoint.maxBatchSize).prefix { $0.transaction == nil }.count
+        case .step: 1
+        case .prepare: queue.invocations.prefix { $0.transaction == head.transaction }.count
+        }
         queue.ticket = remote.nextTicket()
         remote.queues[address] = queue
         let stored = currentState(of: address)
@@ -55,9 +58,15 @@ extension PartitionCore {
             remote.queues[address]!.sent = 0
             startBatch(address, endpoint: call.endpoint, now: now)
         case .reply(.result(let result)):
-            // Effects first: the next batch carries the state this one wrote.
-            apply(result, at: address, now: now)
-            for step in finishBatch(call, now: now).compactMap(\.step) {
+            let batch = queue.invocations[..<queue.sent]
+            if case .prepare(let ref)? = batch.first?.transaction {
+                hold(result, for: ref, at: address, now: now)
+            } else {
+                // Before the next batch starts, which carries the state this one wrote.
+                apply(result, at: address, now: now)
+            }
+            finishBatch(call, now: now)
+            for step in batch.compactMap(\.step) {
                 send(step.report(failure: nil), from: address, to: step.coordinator, now: now)
             }
         case .failed(let reason):
@@ -66,21 +75,42 @@ extension PartitionCore {
         drain(now: now)
     }
 
-    /// Dead-letters the batch's invocations (the endpoint never ran them to an answer), or fails
-    /// its saga step, and moves on.
+    /// The endpoint never ran the batch to an answer: see `abandon`. The address moves on.
     private mutating func fail(_ call: RemoteCall, _ reason: String, now: Int64) {
-        let address = call.request.target
         let why = DeadLetterReason.remoteCallFailed("\(call.url): \(reason)")
-        for invocation in finishBatch(call, now: now) { abandon(invocation, at: address, why, now: now) }
+        abandon(finishBatch(call, now: now), at: call.request.target, why, now: now)
     }
 
-    /// An invocation that will never run: a dead letter, or a failed step its coordinator hears of.
-    private mutating func abandon(_ invocation: RemoteInvocation, at address: Address, _ why: DeadLetterReason, now: Int64) {
-        if let step = invocation.step {
-            send(step.report(failure: Self.failure(of: why)), from: address, to: step.coordinator, now: now)
-        } else {
-            deadLetter(why, origin: invocation.origin, target: address, key: Array(address.id.utf8), value: invocation.message.payload)
+    /// Invocations that will never run: dead letters, a failed saga step, or a prepare voting no.
+    private mutating func abandon(_ invocations: ArraySlice<RemoteInvocation>, at address: Address, _ why: DeadLetterReason,
+                                  now: Int64) {
+        for invocation in invocations {
+            switch invocation.transaction {
+            case nil:
+                deadLetter(why, origin: invocation.origin, target: address, key: Array(address.id.utf8), value: invocation.message.payload)
+            case .step(let step)?:
+                send(step.report(failure: Self.failure(of: why)), from: address, to: step.coordinator, now: now)
+            case .prepare(let ref)?:
+                refuse(ref, at: address, Self.failure(of: why), now: now)
+            }
         }
+    }
+
+    /// A prepare's answer: its changes wait under the lock for the decision and the coordinator
+    /// hears yes (no results: the protocol has none), or no when the answer breaks the terms. A
+    /// transaction aborted while its call was in flight no longer holds the lock; its answer is
+    /// dropped.
+    private mutating func hold(_ result: RemoteResult, for ref: TransactionRef, at address: Address, now: Int64) {
+        guard let index = locks[address]?.holderIndex(ref) else { return }
+        let request = locks[address]!.holders[index].request
+        let (effects, rejected) = effects(of: result, from: address)
+        if let (reason, _) = rejected.first { return refuse(ref, at: address, Self.failure(of: reason), now: now) }
+        if request.readOnly, !result.mutations.isEmpty { return refuse(ref, at: address, .readOnlyWrite(at: address), now: now) }
+        changeLock(at: address, .removeHolder(index))
+        changeLock(at: address, .appendHolder(LockHolder(request: request, writes: stateWrites(result, at: address, now: now),
+                                                         effects: effects)))
+        send(.vote(ref, participant: address, vote: .yes(request.messages.map { _ in nil })), from: address,
+             to: request.coordinator, now: now)
     }
 
     /// Takes the batch in flight off the address's queue and sends the next one, if any.
@@ -96,31 +126,41 @@ extension PartitionCore {
 
     /// Carries out a batch's effects in the protocol's order: messages, delayed messages and
     /// cancellations, egress, then state changes (and refreshes of values that expire after
-    /// invocation).
+    /// invocation). Egress the engine cannot write becomes dead letters.
     private mutating func apply(_ result: RemoteResult, at address: Address, now: Int64) {
-        for (target, message) in result.messages {
-            route(target, caller: address, payload: .message(message), origin: .function(address), now: now)
+        let (effects, rejected) = effects(of: result, from: address)
+        perform(effects, from: address, now: now)
+        for (reason, value) in rejected {
+            deadLetter(reason, origin: .function(address), key: Array(address.id.utf8), value: value)
         }
+        apply(stateWrites(result, at: address, now: now), at: address)
+    }
+
+    /// A batch's messages, delayed messages and egress as effects, in the protocol's order, and
+    /// the egress records that cannot be written (only Kafka egress records can).
+    private func effects(of result: RemoteResult, from address: Address)
+        -> (effects: [Effect], rejected: [(reason: DeadLetterReason, value: [UInt8]?)]) {
+        var effects = result.messages.map { Effect.send(to: $0.to, message: $0.message) }
         for delayed in result.delayed {
             switch delayed {
             case .send(let target, let message, let delay, let token):
-                schedule(.message(message), from: address, to: target, at: now.clamped(plus: delay), token: token)
+                effects.append(.sendDelayed(to: target, message: message, delayMilliseconds: delay, cancellationToken: token))
             case .cancel(let token):
-                cancelTimer(of: address, token: token)
+                effects.append(.cancelDelayed(cancellationToken: token))
             }
         }
+        var rejected: [(reason: DeadLetterReason, value: [UInt8]?)] = []
         for egress in result.egress {
             guard egress.argument.typeName == KafkaEgressRecord.typeName, let value = egress.argument.value else {
-                deadLetter(.rejected("egress \(egress.egress) got a \(egress.argument.typeName); only Kafka egress records are supported"),
-                           origin: .function(address), key: Array(address.id.utf8), value: egress.argument.value)
+                rejected.append((.rejected("egress \(egress.egress) got a \(egress.argument.typeName); only Kafka egress records are supported"),
+                                 egress.argument.value))
                 continue
             }
-            do { emit(try KafkaEgressRecord.decode(value)) } catch {
-                deadLetter(.undecodable("Kafka egress record from \(address): \(error)"), origin: .function(address),
-                           key: Array(address.id.utf8), value: value)
+            do { effects.append(.egress(try KafkaEgressRecord.decode(value))) } catch {
+                rejected.append((.undecodable("Kafka egress record from \(address): \(error)"), value))
             }
         }
-        apply(stateWrites(result, at: address, now: now), at: address)
+        return (effects, rejected)
     }
 
     private func stateWrites(_ result: RemoteResult, at address: Address, now: Int64) -> [StateWrite] {
@@ -162,8 +202,8 @@ extension PartitionCore {
         for (address, queue) in remote.queues {
             guard let endpoint = application.binding(for: address.type)?.remote else {
                 // The application no longer serves the type remotely.
-                for invocation in queue.invocations { abandon(invocation, at: address, .unknownFunctionType(address.type), now: now) }
                 remote.removeFirst(of: address)
+                abandon(queue.invocations[...], at: address, .unknownFunctionType(address.type), now: now)
                 continue
             }
             startBatch(address, endpoint: endpoint, now: now)

@@ -25,13 +25,25 @@ struct RemoteInvocation: Sendable {
     var message: Message
     /// Where it came from, for a dead letter.
     var origin: InvocationOrigin
-    /// The saga step (or compensation) it runs, if any: its coordinator hears how it ended.
-    var step: RemoteStep?
+    /// The part of a transaction it runs, if any: its coordinator hears how it ended.
+    var transaction: RemoteTransactionPart?
+
+    var step: RemoteStep? { if case .step(let step)? = transaction { step } else { nil } }
+}
+
+/// What a remote invocation does for a transaction. Such invocations go in batches of their
+/// own, so that the outcome of a batch is the outcome of one step or one prepare.
+enum RemoteTransactionPart: Sendable, Equatable {
+    /// A saga step or compensation.
+    case step(RemoteStep)
+    /// One of the invocations of a 2PC prepare holding the address's lock: its answer becomes
+    /// the prepared changes and the vote.
+    case prepare(TransactionRef)
 }
 
 /// A saga step or compensation run by a remote function. It goes in a batch of its own, so
 /// that its success or failure is its own.
-struct RemoteStep: Sendable {
+struct RemoteStep: Sendable, Equatable {
     var ref: TransactionRef
     var coordinator: Address
     var index: Int32

@@ -18,9 +18,18 @@ extension PartitionCore {
     }
 
     /// Runs the request's invocations one after the other on a copy of the address's state,
-    /// keeps their changes under the lock, and votes.
+    /// keeps their changes under the lock, and votes. A remote function holds the lock from now
+    /// on; its endpoint's answer brings the changes and the vote (`hold`).
     private mutating func grant(_ request: PrepareRequest, at address: Address, now: Int64) {
         let binding = application.binding(for: address.type)
+        if let endpoint = binding?.remote, !request.messages.isEmpty {
+            changeLock(at: address, .appendHolder(LockHolder(request: request, writes: [], effects: [])))
+            let invocations = request.messages.map {
+                RemoteInvocation(caller: request.coordinator, message: $0, origin: .function(request.coordinator),
+                                 transaction: .prepare(request.ref))
+            }
+            return enqueueRemote(address, endpoint: endpoint, invocations, now: now)
+        }
         var state = currentState(of: address)
         var writes: [StateWrite] = []
         var effects: [Effect] = []
@@ -40,9 +49,7 @@ extension PartitionCore {
             effects += context.effects
             results.append(context.result)
         }
-        if refusal == nil, request.readOnly, !writes.isEmpty { 
-            refusal = TransactionFailure(code: "read-only-write", reason: "\(address) changed its state in a read-only invocation")
-        }
+        if refusal == nil, request.readOnly, !writes.isEmpty { refusal = .readOnlyWrite(at: address) }
         if let refusal {
             return send(.vote(request.ref, participant: address, vote: .no(refusal)), from: address, to: request.coordinator, now: now)
         }
@@ -67,6 +74,16 @@ extension PartitionCore {
         case .none:
             return
         }
+        admitWaiters(at: address, now: now)
+    }
+
+    /// Withdraws the lock `ref` took at `address` before it voted (its remote invocations
+    /// failed), votes no, and lets the waiters in.
+    mutating func refuse(_ ref: TransactionRef, at address: Address, _ failure: TransactionFailure, now: Int64) {
+        guard let index = locks[address]?.holderIndex(ref) else { return }
+        let coordinator = locks[address]!.holders[index].request.coordinator
+        changeLock(at: address, .removeHolder(index))
+        send(.vote(ref, participant: address, vote: .no(failure)), from: address, to: coordinator, now: now)
         admitWaiters(at: address, now: now)
     }
 
@@ -100,8 +117,9 @@ extension PartitionCore {
     ) {
         if let endpoint = application.binding(for: address.type)?.remote {
             let step = RemoteStep(ref: ref, coordinator: coordinator, index: index, compensation: compensation)
-            return enqueueRemote(address, endpoint: endpoint, caller: coordinator, message: message, origin: .function(coordinator),
-                                 step: step, now: now)
+            let invocation = RemoteInvocation(caller: coordinator, message: message, origin: .function(coordinator),
+                                              transaction: .step(step))
+            return enqueueRemote(address, endpoint: endpoint, [invocation], now: now)
         }
         let outcome = application.invoke(address, binding: application.binding(for: address.type), caller: coordinator,
                                          message: message, state: currentState(of: address), now: now, transactional: true,
@@ -126,5 +144,12 @@ extension PartitionCore {
     static func failure(of reason: DeadLetterReason) -> TransactionFailure {
         if case .rejected(let why, let code) = reason { TransactionFailure(code: code, reason: why) }
         else { TransactionFailure(code: reason.code, reason: reason.description) }
+    }
+}
+
+extension TransactionFailure {
+    /// A read-only 2PC invocation changed its address's state.
+    static func readOnlyWrite(at address: Address) -> TransactionFailure {
+        TransactionFailure(code: "read-only-write", reason: "\(address) changed its state in a read-only invocation")
     }
 }

@@ -29,7 +29,7 @@ extension Application {
         case .coordinator:
             return .failed(.rejected("\(target.type) is a coordinator; a transaction cannot invoke it"))
         case .remote:
-            return .failed(.rejected("\(target.type) is a remote function; it can run saga steps but take no part in 2PC"))
+            return .failed(.rejected("\(target.type) is a remote function; only its endpoint runs it"))
         }
     }
 

@@ -9,8 +9,9 @@ public protocol CodedError: Error {
 /// Why a transaction failed: a 2PC participant voted no, or a saga step failed.
 public struct TransactionFailure: Sendable, Hashable, CustomStringConvertible {
     /// The `code` of the `CodedError` the participant threw. For failures the engine finds, the
-    /// engine's code: `unknown-function-type` (no function is bound to a participant's type) or
-    /// `read-only-write` (a read-only 2PC invocation changed state). nil when the participant
+    /// engine's code: `unknown-function-type` (no function is bound to a participant's type),
+    /// `read-only-write` (a read-only 2PC invocation changed state) or `remote-call-failed` (a
+    /// remote participant's endpoint gave no answer within its call timeout). nil when the participant
     /// threw an error without a code.
     public var code: String?
     /// What went wrong, for people: the participant's error as text, or the engine's sentence.
