@@ -42,6 +42,8 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "Restarts of a deadlock victim before it is reported retryable.") var maxDeadlockRetries = 10
     @Option(help: "Milliseconds a worker that stopped answering keeps its partitions (session.timeout.ms of its group).")
     var sessionTimeout = 1_000
+    @Option(help: "Serve Prometheus metrics on this port, at /metrics (off unless given; 0: any free port, logged).")
+    var metricsPort: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(name: .customLong("kafka"), help: "A librdkafka property, as name=value (repeatable).",
             transform: { try KafkaPropertyAssignment(parsing: $0) })
@@ -62,6 +64,9 @@ struct StatefunWorker: AsyncParsableCommand {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
         guard sessionTimeout >= 100 else { throw ValidationError("--session-timeout must be at least 100 ms, got \(sessionTimeout)") }
+        if let metricsPort, !(0...65_535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be a port number, got \(metricsPort)")
+        }
         guard outputLinger >= 0 else { throw ValidationError("--output-linger must be at least 0, got \(outputLinger)") }
     }
 
@@ -96,9 +101,12 @@ struct StatefunWorker: AsyncParsableCommand {
         configuration.crashAfter = crashAfter
         configuration.kafkaProperties = KafkaPropertyAssignment.properties(kafkaProperties)
         let logger = Logger(label: "statefun.worker")
+        // Before the worker makes its first metric. Listed first, it stops after the worker.
+        let metrics = metricsPort.map { MetricsEndpoint.bootstrap(port: $0, logger: logger) }
         let worker = Worker(application: application, configuration: configuration, logger: logger)
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = (metrics.map { [.init(service: $0)] } ?? []) + [.init(service: worker)]
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -77,6 +77,9 @@ final class PartitionTask: Sendable {
     /// Input records handed to this task and not yet processed; the dispatcher pauses the
     /// partition's inputs above a limit, the task resumes them once it has caught up.
     let backlog: InputBacklog
+    /// The next offset to read of each input, as of the last epoch closed (for lag metrics).
+    let positions = Mutex<[String: Int64]>([:])
+    var publishedPositions: [String: Int64] { positions.withLock { $0 } }
     private let dependencies: Dependencies
 
     init(partition: Int32, dependencies: Dependencies) {
@@ -130,12 +133,15 @@ final class PartitionTask: Sendable {
         var clean = false
         defer { dependencies.stability.end(partition, incarnation: incarnation, clean: clean) }
         var loop = Loop(task: self, core: recovered.core, incarnation: incarnation, recovered: recovered)
+        positions.withLock { $0 = recovered.core.positions }
         loop.core.resumeRemoteCalls(now: Loop.nowMilliseconds())
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 loop.releaseRecovered(skipping: found, group: &group)
                 try await dependencies.recovered(partition, loop.core.positions)
                 acceptsLocalMessages.store(true, ordering: .releasing)
+                PartitionMetrics.recovered(application: dependencies.configuration.applicationID, partition: partition,
+                                           after: clock.now - started)
                 dependencies.logger.info("partition running", metadata: [
                     "statefun.partition": "\(partition)", "statefun.recovery_ms": "\((clock.now - started).wholeMilliseconds)",
                     "statefun.quiesce_ms": "\((quiesced - started).wholeMilliseconds)", "statefun.log_ms": "\((read - quiesced).wholeMilliseconds)",
@@ -181,6 +187,8 @@ final class PartitionTask: Sendable {
         var acks: [LocalAck: Int]
         /// The incarnation of each local sender it applied messages of.
         var senders: [Int32: UInt64]
+        /// When its first input was processed.
+        var firstInput: ContinuousClock.Instant
         /// Where it starts in the log, if it is a snapshot (known once durable).
         var snapshotOffset: Int64?
     }
@@ -223,6 +231,7 @@ final class PartitionTask: Sendable {
         /// again from the gap (see `OffsetGapGuard`).
         var gaps = OffsetGapGuard()
         var refetches: [(TopicPartitionOffset, at: ContinuousClock.Instant)] = []
+        var metrics: PartitionMetrics
 
         var deps: Dependencies { task.dependencies }
         var configuration: WorkerConfiguration { deps.configuration }
@@ -235,6 +244,7 @@ final class PartitionTask: Sendable {
             stableThrough = recovered.head.epoch
             stabilityOffset = recovered.stabilityOffset
             lastSnapshotEpoch = core.epoch - 1
+            metrics = PartitionMetrics(application: task.dependencies.configuration.applicationID, partition: task.partition)
         }
 
         static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
@@ -300,6 +310,7 @@ final class PartitionTask: Sendable {
             case .local(let envelopes, let from):
                 guard stopSignals.isEmpty else { return }
                 try noteDependency(on: from)
+                metrics.localMessages(envelopes.count)
                 for envelope in envelopes { core.process(.envelope(envelope, position: nil), now: now) }
             case .signals(let envelopes):
                 guard stopSignals.isEmpty else { return }
@@ -381,6 +392,7 @@ final class PartitionTask: Sendable {
                 refetches.append((TopicPartitionOffset(record.topicPartition, offset: offset), at))
                 return
             }
+            metrics.input(from: record.topic)
             let position = InputPosition(topic: record.topic, offset: record.offset)
             if record.topic == configuration.internalTopic {
                 do {
@@ -455,9 +467,13 @@ final class PartitionTask: Sendable {
             if snapshot { lastSnapshotEpoch = record.epoch }
             lastClose = now
             inFlight += 1
-            written[record.epoch] = ClosedEpoch(record: record, acks: closed.acks, senders: openDependencies.mapValues(\.incarnation))
+            let closedAt = ContinuousClock.now
+            written[record.epoch] = ClosedEpoch(record: record, acks: closed.acks, senders: openDependencies.mapValues(\.incarnation),
+                                                firstInput: metrics.epochClosed(at: closedAt))
+            metrics.flush(waiting: waiting.count - nextWaiting, backlog: task.backlog)
+            task.positions.withLock { $0 = core.positions }
             openDependencies = [:]
-            let log = deps.log, mailbox = task.mailbox, previous = lastEnqueue
+            let log = deps.log, mailbox = task.mailbox, previous = lastEnqueue, checkpointWrite = metrics.checkpointWrite
             // Epochs are written while the next ones are processed, but handed to the producer
             // strictly in order: recovery applies them only in sequence.
             let enqueue = Task { [record] in
@@ -468,6 +484,7 @@ final class PartitionTask: Sendable {
             group.addTask { [record] in
                 do {
                     let snapshotOffset = try await enqueue.value.durable()
+                    checkpointWrite.record(duration: .now - closedAt)
                     mailbox.post(.durable(epoch: record.epoch, snapshotOffset: snapshotOffset))
                 } catch {
                     mailbox.post(.failed("checkpoint of epoch \(record.epoch) not written: \(error)"))
@@ -506,6 +523,7 @@ final class PartitionTask: Sendable {
         mutating func releaseStable(group: inout ThrowingDiscardingTaskGroup<any Error>) {
             while let epoch = written.keys.min(), epoch <= stableThrough, let closed = written.removeValue(forKey: epoch) {
                 release(closed.record.ownOutbox, epoch: epoch, handedOver: true, group: &group)
+                metrics.released(epochStarted: closed.firstInput, at: .now)
                 for (ack, count) in closed.acks {
                     deps.router.localTask(ack.senderPartition)?.mailbox.post(
                         .acknowledged(incarnation: closed.senders[ack.senderPartition] ?? 0, epoch: ack.epoch, count: count))
@@ -547,6 +565,7 @@ final class PartitionTask: Sendable {
                         headers: record.headers.map { KafkaHeader(key: $0.key, value: $0.value) }
                             + [KafkaHeader(key: WorkerHeaders.id, value: id.description)]))
                 case .deadLetter(let letter, let id):
+                    metrics.deadLetter(letter.reason.code)
                     deps.logger.warning("dead letter", metadata: [
                         "statefun.reason": "\(letter.reason.code)", "statefun.origin": "\(letter.origin)", "statefun.id": "\(id)",
                     ])
@@ -568,6 +587,7 @@ final class PartitionTask: Sendable {
                 }
             }
             guard !remote.isEmpty else { return }
+            for record in remote { metrics.output(to: record.topic) }
             let crash = configuration.crashAfter.flatMap { point in
                 items.contains { point.matches($0, logTopic: configuration.transactionLogTopic) } ? point : nil
             }
@@ -665,6 +685,12 @@ final class InputBacklog: Sendable {
         let now = pending.subtract(count, ordering: .relaxed).newValue
         return now <= low && paused.load(ordering: .relaxed) && takePause()
     }
+
+    /// Records queued and not yet processed.
+    var pendingCount: Int { pending.load(ordering: .relaxed) }
+
+    /// Whether the inputs are paused for this backlog.
+    var isPaused: Bool { paused.load(ordering: .relaxed) }
 
     private func takePause() -> Bool {
         paused.compareExchange(expected: true, desired: false, ordering: .acquiringAndReleasing).exchanged

@@ -15,10 +15,10 @@ public final class Worker: Service {
     private let application: Application
     private let configuration: WorkerConfiguration
     private let logger: Logger
-    private let statistics = Mutex(TransactionStatistics())
+    private let totals = Mutex(TransactionTotals())
 
-    /// The counts of the transactions this worker's partitions ran since it started.
-    public var transactionStatistics: TransactionStatistics { statistics.withLock { $0 } }
+    /// The transactions this worker's partitions ran since it started.
+    public var transactionTotals: TransactionTotals { totals.withLock { $0 } }
 
     public init(application: Application, configuration: WorkerConfiguration, logger: Logger = Logger(label: "statefun.worker")) {
         self.application = application
@@ -53,7 +53,7 @@ public final class Worker: Service {
             "statefun.inputs": "\(inputs)",
         ])
         let inputControl = InputControl(consumer: consumer, inputs: inputs, logger: logger)
-        let remote = RemoteClient()
+        let remote = RemoteClient(application: configuration.applicationID)
         let dependencies = partitionDependencies(
             producer: producer, checkpointProducer: checkpointProducer, snapshotIndex: snapshotIndex, registry: registry,
             consumer: consumer, inputControl: inputControl, fence: lease.refusal, remote: remote)
@@ -85,6 +85,9 @@ public final class Worker: Service {
             group.addTask {
                 try? await gracefulShutdown()
                 control.post(.shutdown)
+            }
+            group.addTask { [configuration] in
+                await LagMetrics.run(registry: registry, inputs: inputControl, application: configuration.applicationID)
             }
             var cutOff: WorkerError?
             loop: while true {
@@ -159,6 +162,7 @@ public final class Worker: Service {
         consumer: KafkaConsumer, inputControl: InputControl, fence: @escaping @Sendable () -> String?, remote: RemoteClient
     ) -> PartitionTask.Dependencies {
         let partitionCount = configuration.partitions, inputs = inputControl.inputs
+        let transactionMetrics = TransactionMetrics(application: configuration.applicationID)
         return PartitionTask.Dependencies(
             configuration: configuration, application: application, producer: producer,
             log: CheckpointLog(configuration: configuration, producer: checkpointProducer, snapshotIndex: snapshotIndex,
@@ -180,7 +184,10 @@ public final class Worker: Service {
                     try await seekRetrying([offset], attempts: 20, pause: .milliseconds(100), seek: { try await consumer.seek($0) })
                 } catch { logger.warning("cannot fetch \(offset) again: \(error)") }
             },
-            countTransactions: { [self] counts in statistics.withLock { $0.add(counts) } },
+            countTransactions: { [self, transactionMetrics] counts in
+                totals.withLock { $0.add(counts) }
+                transactionMetrics.record(counts)
+            },
             remote: remote)
     }
 
@@ -214,7 +221,7 @@ public final class Worker: Service {
     }
 
     private func logStatistics() {
-        let counts = transactionStatistics
+        let counts = transactionTotals.counts
         logger.info("worker stopped", metadata: [
             "statefun.transactions.committed": "\(counts.committed)", "statefun.transactions.failed": "\(counts.failed)",
             "statefun.transactions.retryable": "\(counts.retryableAborts)", "statefun.transactions.deadlocks": "\(counts.deadlocks)",
@@ -307,6 +314,8 @@ final class TaskRegistry: PartitionRouter {
 
     func task(_ partition: Int32) -> PartitionTask? { state.withLock { $0.tasks[partition] } }
 
+    func runningTasks() -> [PartitionTask] { state.withLock { Array($0.tasks.values) } }
+
     func localTask(_ partition: Int32) -> PartitionTask? {
         guard let task = task(partition), task.acceptsLocalMessages.load(ordering: .acquiring), !task.mailbox.isClosed else { return nil }
         return task
@@ -354,6 +363,17 @@ struct InputControl: Sendable {
     let consumer: KafkaConsumer
     let inputs: [String]
     let logger: Logger
+
+    /// Per input topic, how far `positions` (the next offsets to read) are behind the high
+    /// watermarks of partition `partition` the consumer last saw.
+    func lags(of partition: Int32, positions: [String: Int64]) -> [String: Int64] {
+        var lags: [String: Int64] = [:]
+        for topic in inputs {
+            guard let high = consumer.lastKnownHighWatermark(TopicPartition(topic, partition)) else { continue }
+            lags[topic] = max(0, high - (positions[topic] ?? 0))
+        }
+        return lags
+    }
 
     func pause(_ partition: Int32) {
         do { try consumer.pause(inputs.map { TopicPartition($0, partition) }) } catch {

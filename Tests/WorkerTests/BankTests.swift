@@ -190,7 +190,7 @@ extension WorkerSuites {
             let balances = try await bank.balances(accounts, round: "end")
             BankScenario.expectLedger(balances, opening: 1_000, transfers: transfers, answers: answers)
             #expect(balances.values.allSatisfy { $0 >= 0 }, "neither 2PC nor a staged saga overdraws")
-            let statistics = worker.transactionStatistics
+            let statistics = worker.transactionTotals.counts
             print("hot accounts \(`protocol`): \(statuses), deadlocks \(statistics.deadlocks), timeouts \(statistics.timeouts)")
             #expect(statistics.committed == statuses[200, default: 0])
             try await worker.stop()

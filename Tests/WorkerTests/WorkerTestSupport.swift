@@ -46,7 +46,7 @@ final class InProcessWorker: Sendable {
         task = Task { try await worker.run() }
     }
 
-    var transactionStatistics: TransactionStatistics { worker.transactionStatistics }
+    var transactionTotals: TransactionTotals { worker.transactionTotals }
 
     func stop() async throws {
         task.cancel()

@@ -161,6 +161,14 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// The high watermark of an assigned partition as its last fetch response told it (no
+    /// request to the broker); nil before the first fetch.
+    public func lastKnownHighWatermark(_ partition: TopicPartition) -> Int64? {
+        var low: Int64 = -1, high: Int64 = -1
+        let code = rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)
+        return code == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+    }
+
     /// Leaves the group and stops the polling thread, returning once it has exited. `events`
     /// then yields the events already buffered and ends; records librdkafka has not handed over
     /// are dropped.
