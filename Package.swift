@@ -111,6 +111,8 @@ let package = Package(
                 "Worker", "Kafka", "StatefulFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Benchmarks/WorkerThroughput"
         ),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validates docker-compose.yml without a Docker engine: against the Compose Specification's
 # JSON schema (the copy inside docker-compose 1.29.2's wheel on PyPI), plus the references
-# between services and the files the builds need. Installs its tools on first use.
+# between services, the files the builds and bind mounts need, and the Grafana dashboards:
+# every metric they query is one the engine exports. Installs its tools on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +20,15 @@ if [ ! -f "$TOOLS/compose_spec.json" ]; then
     rm -rf "$TOOLS/py"
     mv "$work/py" "$work/compose_spec.json" "$TOOLS/"
 fi
-PYTHONPATH="$TOOLS/py" python3 - "$TOOLS/compose_spec.json" docker-compose.yml <<'PY'
-import json, os, sys
+if ! command -v promtool >/dev/null; then
+    echo "[check-compose] installing promtool (Debian's prometheus package)"
+    sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+queries=$(mktemp)
+trap 'rm -f "$queries"' EXIT
+PYTHONPATH="$TOOLS/py" python3 - "$TOOLS/compose_spec.json" docker-compose.yml "$queries" <<'PY'
+import glob, json, os, re, sys
 import jsonschema, yaml
 
 schema = json.load(open(sys.argv[1]))
@@ -36,9 +44,38 @@ for name, service in services.items():
         dockerfile = os.path.join(build.get("context", "."), build.get("dockerfile", "Dockerfile"))
         if not os.path.isfile(dockerfile):
             errors.append(f"services/{name}/build: no file {dockerfile}")
+    for volume in service.get("volumes", []):
+        source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
+        if source.startswith("./") and not os.path.exists(source):
+            errors.append(f"services/{name}/volumes: no file {source}")
+# The metric names the engine makes (swift-metrics labels); a query's histogram series end in
+# _bucket, _sum or _count.
+exported = set()
+for path in glob.glob("Sources/Worker/Metrics/*.swift"):
+    exported |= set(re.findall(r'"(statefun_[a-z_]+)"', open(path).read()))
+for path in glob.glob("docker/grafana/dashboards/*.json"):
+    for panel in json.load(open(path))["panels"]:
+        for target in panel.get("targets", []):
+            for metric in re.findall(r"statefun_[a-z_]+", target["expr"]):
+                if re.sub(r"_(bucket|sum|count)$", "", metric) not in exported and metric not in exported:
+                    errors.append(f"{path}: panel '{panel['title']}' queries {metric}, which the engine does not export")
+for path in glob.glob("docker/**/*.yml", recursive=True):
+    yaml.safe_load(open(path))
+# Every dashboard query as a recording rule, for promtool to check its PromQL.
+queries = [target["expr"] for path in glob.glob("docker/grafana/dashboards/*.json")
+           for panel in json.load(open(path))["panels"] for target in panel.get("targets", [])]
+rules = [{"record": f"dashboard_query_{index}", "expr": query} for index, query in enumerate(queries)]
+with open(sys.argv[3], "w") as out:
+    yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}, out)
 for error in errors:
     print(f"[check-compose] {sys.argv[2]}: {error}")
 if errors:
     sys.exit(1)
-print(f"[check-compose] {sys.argv[2]} is valid: services {', '.join(services)}")
+print(f"[check-compose] {sys.argv[2]}: services {', '.join(services)}; {len(queries)} dashboard queries")
 PY
+if ! promtool check rules "$queries" >/dev/null 2>&1; then
+    promtool check rules "$queries"
+    echo "[check-compose] a dashboard query is not valid PromQL"
+    exit 1
+fi
+echo "[check-compose] docker-compose.yml is valid, and so are the dashboard's queries"

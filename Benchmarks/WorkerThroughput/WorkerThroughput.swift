@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import Metrics
 import StatefulFunctions
 import Synchronization
 import Worker
@@ -11,7 +12,7 @@ import Worker
 /// in the same run. Then recovery: a worker restarting over many addresses of state.
 @main
 struct WorkerThroughput: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(subcommands: [Pipeline.self, Recovery.self, Remote.self])
+    static let configuration = CommandConfiguration(subcommands: [Pipeline.self, Recovery.self, Remote.self, MetricsOverhead.self])
 }
 
 struct Common: ParsableArguments {
@@ -34,6 +35,23 @@ enum Bench {
         }
         app.ingress(IngressBinding(topic: input, type: counter, codec: .raw))
         return app
+    }
+
+    /// A worker running the counter between two fresh topics; its metrics go to `metrics` (nil:
+    /// the process's backend).
+    static func startCounter(common: Common, admin: KafkaAdmin, name: String, checkpointInterval: Int,
+                             metrics: (any MetricsFactory)? = nil) async throws
+        -> (input: String, output: String, task: Task<Void, any Error>) {
+        let input = "count-in-\(name)", output = "count-out-\(name)"
+        for topic in [input, output] { try await admin.createTopic(topic, partitions: common.partitions) }
+        var configuration = WorkerConfiguration(bootstrapServers: common.bootstrap, applicationID: "bench-\(name)")
+        configuration.partitions = common.partitions
+        configuration.checkpointIntervalMilliseconds = checkpointInterval
+        configuration.outputLingerMilliseconds = EchoPipeline.lingerMilliseconds  // the same client settings
+        configuration.metricsFactory = metrics
+        let worker = Worker(application: counterApplication(input: input, output: output),
+                            configuration: configuration, logger: quietLogger())
+        return (input, output, Task { try await worker.run() })
     }
 
     static func quietLogger() -> Logger {
@@ -176,7 +194,8 @@ struct Pipeline: AsyncParsableCommand {
         for round in 1...rounds {
             let echo = try await EchoPipeline.start(admin: admin, bootstrap: common.bootstrap, partitions: common.partitions,
                                                     name: "\(run)-\(round)")
-            let engine = try await startEngine(admin: admin, name: "\(run)-\(round)")
+            let engine = try await Bench.startCounter(common: common, admin: admin, name: "\(run)-\(round)",
+                                                      checkpointInterval: checkpointInterval)
             // By pipeline: true for the echo, false for the engine.
             let topics = [true: (input: echo.input, output: echo.output), false: (input: engine.input, output: engine.output)]
             var results: [Bool: Result] = [:]
@@ -207,19 +226,6 @@ struct Pipeline: AsyncParsableCommand {
         }
         print(String(format: "throughput ratio %.2f (target >= 0.50); p99 %.1f ms vs echo p99 + one checkpoint interval = %.1f ms",
                      engineResult.throughput / echoResult.throughput, engineResult.p99, echoResult.p99 + Double(checkpointInterval)))
-    }
-
-    /// A worker running the counter between two fresh topics.
-    func startEngine(admin: KafkaAdmin, name: String) async throws -> (input: String, output: String, task: Task<Void, any Error>) {
-        let input = "count-in-\(name)", output = "count-out-\(name)"
-        for topic in [input, output] { try await admin.createTopic(topic, partitions: common.partitions) }
-        var configuration = WorkerConfiguration(bootstrapServers: common.bootstrap, applicationID: "bench-\(name)")
-        configuration.partitions = common.partitions
-        configuration.checkpointIntervalMilliseconds = checkpointInterval
-        configuration.outputLingerMilliseconds = EchoPipeline.lingerMilliseconds  // the same client settings
-        let worker = Worker(application: Bench.counterApplication(input: input, output: output),
-                            configuration: configuration, logger: Bench.quietLogger())
-        return (input, output, Task { try await worker.run() })
     }
 
     struct Result {

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Kafka
 import Logging
+import Metrics
 import Runtime
 import StatefulFunctions
 import Synchronization
@@ -66,6 +67,7 @@ final class PartitionTask: Sendable {
         let countTransactions: @Sendable (TransactionStatistics) -> Void
         /// Posts remote functions' batches.
         let remote: RemoteClient
+        let metricsFactory: any MetricsFactory
     }
 
     let partition: Int32
@@ -141,7 +143,7 @@ final class PartitionTask: Sendable {
                 try await dependencies.recovered(partition, loop.core.positions)
                 acceptsLocalMessages.store(true, ordering: .releasing)
                 PartitionMetrics.recovered(application: dependencies.configuration.applicationID, partition: partition,
-                                           after: clock.now - started)
+                                           after: clock.now - started, factory: dependencies.metricsFactory)
                 dependencies.logger.info("partition running", metadata: [
                     "statefun.partition": "\(partition)", "statefun.recovery_ms": "\((clock.now - started).wholeMilliseconds)",
                     "statefun.quiesce_ms": "\((quiesced - started).wholeMilliseconds)", "statefun.log_ms": "\((read - quiesced).wholeMilliseconds)",
@@ -244,7 +246,8 @@ final class PartitionTask: Sendable {
             stableThrough = recovered.head.epoch
             stabilityOffset = recovered.stabilityOffset
             lastSnapshotEpoch = core.epoch - 1
-            metrics = PartitionMetrics(application: task.dependencies.configuration.applicationID, partition: task.partition)
+            metrics = PartitionMetrics(application: task.dependencies.configuration.applicationID, partition: task.partition,
+                                       factory: task.dependencies.metricsFactory)
         }
 
         static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }

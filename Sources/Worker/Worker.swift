@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Kafka
 import Logging
+import Metrics
 import Runtime
 import ServiceLifecycle
 import StatefulFunctions
@@ -16,6 +17,9 @@ public final class Worker: Service {
     private let configuration: WorkerConfiguration
     private let logger: Logger
     private let totals = Mutex(TransactionTotals())
+
+    /// Where metrics go: the configuration's factory, else the process's.
+    var metricsFactory: any MetricsFactory { configuration.metricsFactory ?? MetricsSystem.factory }
 
     /// The transactions this worker's partitions ran since it started.
     public var transactionTotals: TransactionTotals { totals.withLock { $0 } }
@@ -53,7 +57,7 @@ public final class Worker: Service {
             "statefun.inputs": "\(inputs)",
         ])
         let inputControl = InputControl(consumer: consumer, inputs: inputs, logger: logger)
-        let remote = RemoteClient(application: configuration.applicationID)
+        let remote = RemoteClient(metrics: RemoteMetrics(application: configuration.applicationID, factory: metricsFactory))
         let dependencies = partitionDependencies(
             producer: producer, checkpointProducer: checkpointProducer, snapshotIndex: snapshotIndex, registry: registry,
             consumer: consumer, inputControl: inputControl, fence: lease.refusal, remote: remote)
@@ -86,8 +90,9 @@ public final class Worker: Service {
                 try? await gracefulShutdown()
                 control.post(.shutdown)
             }
-            group.addTask { [configuration] in
-                await LagMetrics.run(registry: registry, inputs: inputControl, application: configuration.applicationID)
+            group.addTask { [configuration, metricsFactory] in
+                await LagMetrics.run(registry: registry, inputs: inputControl, application: configuration.applicationID,
+                                     factory: metricsFactory)
             }
             var cutOff: WorkerError?
             loop: while true {
@@ -162,7 +167,7 @@ public final class Worker: Service {
         consumer: KafkaConsumer, inputControl: InputControl, fence: @escaping @Sendable () -> String?, remote: RemoteClient
     ) -> PartitionTask.Dependencies {
         let partitionCount = configuration.partitions, inputs = inputControl.inputs
-        let transactionMetrics = TransactionMetrics(application: configuration.applicationID)
+        let transactionMetrics = TransactionMetrics(application: configuration.applicationID, factory: metricsFactory)
         return PartitionTask.Dependencies(
             configuration: configuration, application: application, producer: producer,
             log: CheckpointLog(configuration: configuration, producer: checkpointProducer, snapshotIndex: snapshotIndex,
@@ -188,7 +193,7 @@ public final class Worker: Service {
                 totals.withLock { $0.add(counts) }
                 transactionMetrics.record(counts)
             },
-            remote: remote)
+            remote: remote, metricsFactory: metricsFactory)
     }
 
     /// Acts on one event of the group consumer; `start` runs a newly assigned key partition.

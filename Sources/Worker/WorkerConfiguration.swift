@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import Runtime
 import Synchronization
 
@@ -56,6 +57,9 @@ public struct WorkerConfiguration: Sendable {
     public var outputLingerMilliseconds = 20
     /// librdkafka properties for the worker's producers and consumers (e.g. `fetch.wait.max.ms`).
     public var kafkaProperties: [String: String] = [:]
+    /// Where the worker's metrics go (`docs/metrics.md` lists them); nil: the process's
+    /// `MetricsSystem.factory` as it is when the worker starts.
+    public var metricsFactory: (any MetricsFactory)?
     /// Fault tests only: the process kills itself with SIGKILL as soon as the broker has a
     /// 2PC coordinator's step of this kind. nil (never) by default.
     public var crashAfter: CrashPoint?

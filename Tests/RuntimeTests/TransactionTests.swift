@@ -146,6 +146,18 @@ import Testing
         expectQuiet(network)
     }
 
+    @Test func aPrepareThatWaitsForALockIsTimedFromQueueToGrant() throws {
+        var network = TestNetwork(bank, partitions: 3, placement: ["a": 0, "b": 1, "t1": 2, "t2": 2])
+        try open(&network, ["a": 100, "b": 0])
+        try transfer(&network, "t1", "a", "b", 10)
+        try transfer(&network, "t2", "a", "b", 20)
+        network.run()
+        #expect(try responses(network).values.map(\.status) == [200, 200])
+        #expect(network.statistics.lockWaits.count == 2, "t2 waited for t1 at a and at b")
+        #expect(network.statistics.lockWaits.allSatisfy { $0 >= 0 })
+        expectQuiet(network)
+    }
+
     @Test func twoTransactionCycleHasOneVictimAndBothCommit() throws {
         var network = TestNetwork(bank, partitions: 4, placement: ["a": 0, "b": 1, "t1": 2, "t2": 3])
         try open(&network, ["a": 100, "b": 100])

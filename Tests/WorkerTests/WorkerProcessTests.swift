@@ -81,6 +81,9 @@ extension WorkerSuites {
             let (id, greetings) = try await Self.greeterScenario("pair")
             let names = (0..<10).map { "user\($0)" }
             let a = try WorkerProcess(Self.arguments(id), name: "pair-a")
+            // One join at a time: the local broker can leave a group without a leader when two
+            // first joins overlap (docs/local-broker.md).
+            try await eventually("the first worker to run its partitions") { a.log.contains("partition running") }
             let b = try WorkerProcess(Self.arguments(id), name: "pair-b")
             let producer = try Broker.producer()
 

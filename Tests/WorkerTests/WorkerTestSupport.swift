@@ -75,6 +75,23 @@ final class WorkerProcess: Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
+        Self.running.withLock { $0.append(Weak(self)) }
+    }
+
+    private struct Weak: @unchecked Sendable {
+        weak var process: WorkerProcess?
+        init(_ process: WorkerProcess) { self.process = process }
+    }
+
+    private static let running = Mutex<[Weak]>([])
+
+    /// The end of the log of each worker process still running, for a test that timed out.
+    static func runningLogs() -> String {
+        let workers = running.withLock { list in
+            list.removeAll { $0.process?.process.isRunning != true }
+            return list.compactMap(\.process)
+        }
+        return workers.map { "\n--- \($0.name), log ends with:\n\($0.log.suffix(3_000))" }.joined()
     }
 
     func kill() async {
@@ -186,7 +203,7 @@ func eventually(_ what: String, seconds: Double = 60, _ condition: () async thro
     let deadline = ContinuousClock.now + .seconds(seconds)
     while try await !condition() {
         guard ContinuousClock.now < deadline else {
-            Issue.record("timed out waiting for \(what)")
+            Issue.record("timed out waiting for \(what)\(WorkerProcess.runningLogs())")
             throw CancellationError()
         }
         try await Task.sleep(for: .milliseconds(50))

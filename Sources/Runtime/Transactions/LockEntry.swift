@@ -22,6 +22,9 @@ struct LockEntry: Sendable {
     /// Per waiting transaction, whom it waits for, as deadlock detection last saw it. Not
     /// checkpointed: after recovery the edges are found again.
     var edges: [TransactionRef: WaitEdge] = [:]
+    /// When each waiting prepare joined the queue, for the lock-wait statistics. Not
+    /// checkpointed: a wait that spans a recovery is not measured.
+    var queuedAt: [TransactionRef: Int64] = [:]
 
     var isFree: Bool { holders.isEmpty && waiters.isEmpty }
 

@@ -11,6 +11,7 @@ extension PartitionCore {
             grant(request, at: address, now: now)
         case .wait:
             changeLock(at: address, .appendWaiter(.prepare(request)))
+            locks[address]!.queuedAt[request.ref] = now
             trackWaits(at: address, now: now)
         case .ignore:
             return
@@ -70,6 +71,7 @@ extension PartitionCore {
                 perform(holder.effects, from: address, now: now)
             }
         case .waiter(let index):
+            locks[address]!.queuedAt[ref] = nil
             changeLock(at: address, .removeWaiter(index))
         case .none:
             return
@@ -90,6 +92,9 @@ extension PartitionCore {
     /// Runs the waiters at the head of the queue that may run now, in order.
     private mutating func admitWaiters(at address: Address, now: Int64) {
         while let head = locks[address]?.admissibleHead {
+            if case .prepare(let request) = head, let since = locks[address]!.queuedAt.removeValue(forKey: request.ref) {
+                statistics.lockWaits.append(now - since)
+            }
             changeLock(at: address, .removeWaiter(0))
             switch head {
             case .message(let caller, let payload, let origin): dispatch(address, caller: caller, payload: payload, origin: origin, now: now)

@@ -35,6 +35,8 @@ public struct TransactionStatistics: Sendable {
     public var timeouts = 0
     /// Per deadlock, milliseconds from the wait that closed the cycle to the victim's abort.
     public var detectionLatencies: [Int64] = []
+    /// Per prepare that waited for a lock, milliseconds from joining the queue to the grant.
+    public var lockWaits: [Int64] = []
 
     public init() {}
 
@@ -46,5 +48,6 @@ public struct TransactionStatistics: Sendable {
         cyclesFound += other.cyclesFound
         timeouts += other.timeouts
         detectionLatencies += other.detectionLatencies
+        lockWaits += other.lockWaits
     }
 }

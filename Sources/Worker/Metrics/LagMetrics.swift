@@ -5,7 +5,7 @@ import Metrics
 /// partition task last published and the high watermarks the consumer last saw. A partition the
 /// worker no longer runs loses its gauges.
 enum LagMetrics {
-    static func run(registry: TaskRegistry, inputs: InputControl, application: String) async {
+    static func run(registry: TaskRegistry, inputs: InputControl, application: String, factory: any MetricsFactory) async {
         var gauges: [TopicPartition: Gauge] = [:]
         while !Task.isCancelled {
             var seen: Set<TopicPartition> = []
@@ -16,7 +16,7 @@ enum LagMetrics {
                     if gauges[input] == nil {
                         gauges[input] = Gauge(label: "statefun_consumer_lag", dimensions: [
                             ("application", application), ("partition", "\(task.partition)"), ("topic", topic),
-                        ])
+                        ], factory: factory)
                     }
                     gauges[input]!.record(lag)
                 }

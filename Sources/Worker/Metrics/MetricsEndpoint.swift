@@ -14,17 +14,30 @@ public struct MetricsEndpoint: Service {
     private let port: Int
     private let logger: Logger
 
+    /// Serves `registry` on `host:port` (port 0: any free port, logged when bound).
+    public init(registry: PrometheusCollectorRegistry, host: String = "0.0.0.0", port: Int, logger: Logger) {
+        self.registry = registry
+        self.host = host
+        self.port = port
+        self.logger = logger
+    }
+
     /// Makes Prometheus the process's metrics backend (`MetricsSystem.bootstrap`, which a process
-    /// may call once, before its first metric) and returns the endpoint that serves it on
-    /// `host:port` (port 0: any free port, logged when bound).
+    /// may call once, before its first metric) and returns the endpoint that serves it.
     public static func bootstrap(host: String = "0.0.0.0", port: Int, logger: Logger) -> MetricsEndpoint {
-        var factory = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())
-        factory.valueHistogramBuckets["statefun_remote_batch_invocations"] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000]
-        factory.valueHistogramBuckets["statefun_epoch_inputs"] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000]
-        factory.durationHistogramBuckets["statefun_deadlock_detection_seconds"] =
-            [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000].map { Duration.milliseconds($0) }
-        MetricsSystem.bootstrap(factory)
-        return MetricsEndpoint(registry: factory.registry, host: host, port: port, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(factory(registry: registry))
+        return MetricsEndpoint(registry: registry, host: host, port: port, logger: logger)
+    }
+
+    /// A Prometheus factory for `registry` with buckets that suit the engine's figures: durations
+    /// from 1 ms to 30 s, batch and epoch sizes from 1 to 10,000.
+    public static func factory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 30_000]
+            .map { Duration.milliseconds($0) }
+        factory.defaultValueHistogramBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000]
+        return factory
     }
 
     public func run() async throws {

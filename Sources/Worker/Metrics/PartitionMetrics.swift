@@ -6,6 +6,7 @@ import Metrics
 /// per epoch, so that a record costs an integer increment whatever the backend does.
 struct PartitionMetrics {
     private let dimensions: [(String, String)]
+    private let factory: any MetricsFactory
     private var recordsIn: [String: Int] = [:]
     private var recordsOut: [String: Int] = [:]
     private var deadLetters: [String: Int] = [:]
@@ -24,21 +25,22 @@ struct PartitionMetrics {
     private var epochStarted: ContinuousClock.Instant?
     private var lastClose: ContinuousClock.Instant?
 
-    init(application: String, partition: Int32) {
+    init(application: String, partition: Int32, factory: any MetricsFactory) {
         dimensions = [("application", application), ("partition", "\(partition)")]
-        epochSize = Recorder(label: "statefun_epoch_inputs", dimensions: dimensions)
-        closeInterval = Timer(label: "statefun_epoch_close_interval_seconds", dimensions: dimensions)
-        checkpointWrite = Timer(label: "statefun_checkpoint_write_seconds", dimensions: dimensions)
-        outputDelay = Timer(label: "statefun_output_release_seconds", dimensions: dimensions)
-        waiting = Gauge(label: "statefun_waiting_records", dimensions: dimensions)
-        buffered = Gauge(label: "statefun_buffered_records", dimensions: dimensions)
-        paused = Gauge(label: "statefun_inputs_paused", dimensions: dimensions)
+        self.factory = factory
+        epochSize = Recorder(label: "statefun_epoch_inputs", dimensions: dimensions, factory: factory)
+        closeInterval = Timer(label: "statefun_epoch_close_interval_seconds", dimensions: dimensions, factory: factory)
+        checkpointWrite = Timer(label: "statefun_checkpoint_write_seconds", dimensions: dimensions, factory: factory)
+        outputDelay = Timer(label: "statefun_output_release_seconds", dimensions: dimensions, factory: factory)
+        waiting = Gauge(label: "statefun_waiting_records", dimensions: dimensions, factory: factory)
+        buffered = Gauge(label: "statefun_buffered_records", dimensions: dimensions, factory: factory)
+        paused = Gauge(label: "statefun_inputs_paused", dimensions: dimensions, factory: factory)
     }
 
     /// Records the time a partition took to recover before it ran.
-    static func recovered(application: String, partition: Int32, after duration: Duration) {
-        Timer(label: "statefun_recovery_seconds", dimensions: [("application", application), ("partition", "\(partition)")])
-            .record(duration: duration)
+    static func recovered(application: String, partition: Int32, after duration: Duration, factory: any MetricsFactory) {
+        Timer(label: "statefun_recovery_seconds", dimensions: [("application", application), ("partition", "\(partition)")],
+              factory: factory).record(duration: duration)
     }
 
     mutating func input(from topic: String) {
@@ -86,7 +88,7 @@ struct PartitionMetrics {
     private mutating func counter(_ label: String, _ dimension: (String, String)) -> Counter {
         let key = "\(label)|\(dimension.1)"
         if let counter = counters[key] { return counter }
-        let counter = Counter(label: label, dimensions: dimensions + [dimension])
+        let counter = Counter(label: label, dimensions: dimensions + [dimension], factory: factory)
         counters[key] = counter
         return counter
     }

@@ -13,8 +13,8 @@ final class RemoteClient: Sendable {
     /// Answers larger than this fail the call (a batch's answer is the function's effects).
     static let maxAnswerBytes = 64 * 1_024 * 1_024
 
-    init(application: String) {
-        metrics = RemoteMetrics(application: application)
+    init(metrics: RemoteMetrics) {
+        self.metrics = metrics
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
