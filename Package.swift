@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "StatefulFunctionsTesting", targets: ["StatefulFunctionsTesting"]),
         // The engine, to run an application in your own executable (see Sources/Examples/Embedded).
         .library(name: "StatefulFunctionsWorker", targets: ["Worker"]),
+        // Serves swift-metrics through Prometheus on an HTTP port (statefun-worker --metrics-port).
+        .library(name: "StatefulFunctionsMetricsEndpoint", targets: ["MetricsEndpoint"]),
         .executable(name: "kafka-roundtrip", targets: ["KafkaRoundTrip"]),
         .executable(name: "statefun-worker", targets: ["StatefunWorker"]),
         .executable(name: "ycsb-driver", targets: ["YCSBDriver"]),
@@ -54,11 +56,21 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .target(
+            name: "MetricsEndpoint",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(name: "Greeter", dependencies: ["StatefulFunctions"], path: "Sources/Examples/Greeter"),
@@ -67,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "StatefunWorker",
             dependencies: [
-                "Worker", "Kafka", "Greeter", "Bank", "YCSB", "StatefulFunctions",
+                "Worker", "MetricsEndpoint", "Kafka", "Greeter", "Bank", "YCSB", "StatefulFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -86,9 +98,11 @@ let package = Package(
         .executableTarget(
             name: "YCSBDriver",
             dependencies: [
-                "Kafka", "YCSB", "StatefulFunctions",
+                "Kafka", "YCSB", "StatefulFunctions", "MetricsEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .executableTarget(
@@ -108,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "WorkerThroughput",
             dependencies: [
-                "Worker", "Kafka", "StatefulFunctions",
+                "Worker", "MetricsEndpoint", "Kafka", "StatefulFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -48,17 +48,17 @@ for name, service in services.items():
         source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
         if source.startswith("./") and not os.path.exists(source):
             errors.append(f"services/{name}/volumes: no file {source}")
-# The metric names the engine makes (swift-metrics labels); a query's histogram series end in
-# _bucket, _sum or _count.
+# The metric names the engine and the driver make (swift-metrics labels); a query's histogram
+# series end in _bucket, _sum or _count.
 exported = set()
-for path in glob.glob("Sources/Worker/Metrics/*.swift"):
-    exported |= set(re.findall(r'"(statefun_[a-z_]+)"', open(path).read()))
+for path in glob.glob("Sources/**/*.swift", recursive=True):
+    exported |= set(re.findall(r'"((?:statefun|ycsb)_[a-z_]+)"', open(path).read()))
 for path in glob.glob("docker/grafana/dashboards/*.json"):
     for panel in json.load(open(path))["panels"]:
         for target in panel.get("targets", []):
-            for metric in re.findall(r"statefun_[a-z_]+", target["expr"]):
+            for metric in re.findall(r"(?:statefun|ycsb)_[a-z_]+", target["expr"]):
                 if re.sub(r"_(bucket|sum|count)$", "", metric) not in exported and metric not in exported:
-                    errors.append(f"{path}: panel '{panel['title']}' queries {metric}, which the engine does not export")
+                    errors.append(f"{path}: panel '{panel['title']}' queries {metric}, which nothing exports")
 for path in glob.glob("docker/**/*.yml", recursive=True):
     yaml.safe_load(open(path))
 # Every dashboard query as a recording rule, for promtool to check its PromQL.

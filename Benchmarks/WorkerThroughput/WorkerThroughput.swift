@@ -253,6 +253,8 @@ struct Load {
     let rate: Int
     let seconds: Int
     let records: Int
+    /// How long the pipeline runs after its first record went through, before measuring.
+    var settle: Duration = .zero
 
     /// Produce-to-consume latency at a steady `rate`; throughput is filled in by `measureThroughput`.
     func measureLatency(input: String, output: String, round: Int) async throws -> Pipeline.Result {
@@ -288,7 +290,7 @@ struct Load {
     }
 
     /// A meter on `output` and a producer to `input`, after one record went through (the first
-    /// records wait for the group join and recovery).
+    /// records wait for the group join and recovery) and `settle` passed.
     func start(input: String, output: String, round: Int) async throws -> (OutputMeter, KafkaProducer) {
         let meter = try await OutputMeter.start(bootstrap: bootstrap, topic: output, partitions: partitions, round: round)
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
@@ -296,6 +298,7 @@ struct Load {
         let producer = try KafkaProducer(configuration: producerConfiguration)
         try await producer.send(ProducerRecord(topic: input, key: Array("warm".utf8), value: Bench.payload(round: round)))
         try await meter.wait(for: 1, seconds: 60)
+        try await Task.sleep(for: settle)
         meter.reset()
         return (meter, producer)
     }

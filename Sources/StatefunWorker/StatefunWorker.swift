@@ -3,6 +3,7 @@ import Bank
 import Greeter
 import Kafka
 import Logging
+import MetricsEndpoint
 import ServiceLifecycle
 import StatefulFunctions
 import UnixSignals

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Kafka
+import Logging
+import MetricsEndpoint
 import StatefulFunctions
 import Synchronization
 import YCSB
@@ -38,6 +40,8 @@ struct Driver: AsyncParsableCommand {
     @Option(help: "Search: a step whose p99 exceeds this many milliseconds is not sustained.") var maxP99: Double = 1_000
     @Option(help: "Directory for results.json, the CSV and the SVG chart.") var output = "ycsb-results"
     @Option(help: "Milliseconds requests wait to fill a batch (linger.ms of the requests producer).") var linger = 20
+    @Option(help: "Serve Prometheus metrics on this port, at /metrics: requests, responses by status, latencies (off unless given).")
+    var metricsPort: Int?
 
     func validate() throws {
         guard read + update + transfer == 100, read >= 0, update >= 0, transfer >= 0 else {
@@ -48,11 +52,20 @@ struct Driver: AsyncParsableCommand {
         guard (0...100).contains(refused) else { throw ValidationError("--refused is a percentage") }
         guard records >= 2, rate > 0, seconds > 0 else { throw ValidationError("--records >= 2, --rate and --seconds > 0") }
         guard linger >= 0 else { throw ValidationError("--linger must be at least 0, got \(linger)") }
+        if let metricsPort, !(0...65_535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be a port number, got \(metricsPort)")
+        }
     }
 
     func run() async throws {
         let runID = String(UUID().uuidString.prefix(8)).lowercased()
         let kafka = KafkaSettings(bootstrap: bootstrap, properties: KafkaPropertyAssignment.properties(kafkaProperties))
+        // Before the first metric is made.
+        let metrics = metricsPort.map { port in
+            let endpoint = MetricsEndpoint.bootstrap(port: port, logger: Logger(label: "ycsb-driver"))
+            return Task { try await endpoint.run() }
+        }
+        defer { metrics?.cancel() }
         let tracker = try await ResponseTracker.start(kafka, topic: responsesTopic)
         // Lingering makes fewer, larger batches of requests, which the local broker's fetch
         // pays for per batch.

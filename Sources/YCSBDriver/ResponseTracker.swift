@@ -24,6 +24,7 @@ final class ResponseTracker: Sendable {
         var window = LatencyHistograms()
         var statuses: [Int: Int] = [:]
         var windowErrors = 0
+        var metrics = DriverMetrics()
     }
 
     private final class Shared: Sendable {
@@ -68,7 +69,10 @@ final class ResponseTracker: Sendable {
     /// Notes that the request `requestID` is produced now, with the record timestamp
     /// `timestamp` (milliseconds since the epoch).
     func sent(_ requestID: String, timestamp: Int64) {
-        shared.state.withLock { $0.sentAt[requestID] = (.now, timestamp) }
+        shared.state.withLock { state in
+            state.sentAt[requestID] = (.now, timestamp)
+            state.metrics.requestSent()
+        }
     }
 
     func withState<T>(_ body: (inout State) -> T) -> T { shared.state.withLock { body(&$0) } }
@@ -113,6 +117,7 @@ extension ResponseTracker.State {
         let server = recordTimestamp.map { UInt64(max(0, $0 - sent.timestamp)) * 1_000 }
         total.record(client: client, server: server)
         window.record(client: client, server: server)
+        metrics.answered(status: response.status, clientMicroseconds: client, serverMicroseconds: server)
     }
 
     /// Forgets the latencies and statuses recorded so far (those of the load).
