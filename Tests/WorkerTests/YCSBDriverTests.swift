@@ -56,7 +56,17 @@ extension WorkerSuites {
             let ycsb = try await YCSBScenario.make("ycsb")
             let worker = try ycsb.worker("ycsb-worker")
             let output = ycsb.output
-            let driver = try ycsb.driver("ycsb-driver", output: output, ["--records", "300", "--rate", "200", "--seconds", "3"])
+            let driver = try ycsb.driver("ycsb-driver", output: output, ["--records", "300", "--rate", "200", "--seconds", "3",
+                                                                         "--metrics-port", "0"])
+            // While it runs, its metrics count at least the load: 300 inserts sent, answered and timed.
+            try await eventually("the driver's metrics endpoint") { driver.metricsPort != nil }
+            let port = try #require(driver.metricsPort)
+            try await eventually("the driver's metrics to count the load") {
+                let samples = (try? await MetricsTests.scrape(port: port)) ?? []
+                return samples.sum("ycsb_requests_sent_total") >= 300 && samples.sum("ycsb_responses_total", ["status": "200"]) >= 300
+                    && samples.sum("ycsb_latency_seconds_count", ["side": "client"]) >= 300
+                    && samples.sum("ycsb_latency_seconds_count", ["side": "server"]) >= 300
+            }
             try await eventually("the driver to finish", seconds: 180) { !driver.process.isRunning }
             #expect(driver.process.terminationStatus == 0, "the driver's checks pass: \(driver.log)")
 
