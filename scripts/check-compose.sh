@@ -23,6 +23,7 @@ fi
 if ! command -v promtool >/dev/null; then
     echo "[check-compose] installing promtool (Debian's prometheus package)"
     sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
+    $sudo_ apt-get update -qq
     $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 queries=$(mktemp)
@@ -44,10 +45,11 @@ for name, service in services.items():
         dockerfile = os.path.join(build.get("context", "."), build.get("dockerfile", "Dockerfile"))
         if not os.path.isfile(dockerfile):
             errors.append(f"services/{name}/build: no file {dockerfile}")
+    # Read-only bind mounts are inputs from the repository; the others are made at run time.
     for volume in service.get("volumes", []):
-        source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
-        if source.startswith("./") and not os.path.exists(source):
-            errors.append(f"services/{name}/volumes: no file {source}")
+        parts = volume.split(":") if isinstance(volume, str) else [volume.get("source", ""), "", "ro" if volume.get("read_only") else ""]
+        if parts[0].startswith("./") and parts[-1] == "ro" and not os.path.exists(parts[0]):
+            errors.append(f"services/{name}/volumes: no file {parts[0]}")
 # The metric names the engine and the driver make (swift-metrics labels); a query's histogram
 # series end in _bucket, _sum or _count.
 exported = set()
