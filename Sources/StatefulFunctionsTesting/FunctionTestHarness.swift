@@ -10,6 +10,8 @@ public final class FunctionTestHarness {
     /// Milliseconds since the epoch, as functions see it in `context.now`.
     public private(set) var now: Int64
     private var core: PartitionCore
+    private var epochs = EpochPipeline(partition: 0, incarnation: 1, recovered: EpochPosition(incarnation: 0, epoch: 0),
+                                       stabilityOffset: 0)
     private var nextOffsets: [String: Int64] = [:]
     private var nextExternalIndex: Int32 = 0
 
@@ -69,14 +71,15 @@ public final class FunctionTestHarness {
 
     /// Ends the epoch and releases its outbox at once: the harness has nothing to make durable.
     private func settle() {
-        guard let (record, _) = try? core.closeEpoch() else { return }
-        for item in record.ownOutbox {
+        guard let closed = try? epochs.passThrough(&core) else { return }
+        let items = closed.record.ownOutbox
+        for item in items {
             switch item {
             case .egress(let record, _): egress.append(record)
             case .deadLetter(let letter, _): deadLetters.append(letter)
             case .envelope: preconditionFailure("a single partition sends no envelopes")
             }
-            core.acknowledge(epoch: record.epoch)
         }
+        if !items.isEmpty { core.acknowledge(epoch: closed.record.epoch, count: items.count) }
     }
 }

@@ -182,37 +182,16 @@ final class PartitionTask: Sendable {
         }
     }
 
-    /// A closed epoch, kept until it is recorded stable.
-    private struct ClosedEpoch {
-        var record: EpochRecord
-        /// Acknowledgements owed to local senders once it is stable.
-        var acks: [LocalAck: Int]
-        /// The incarnation of each local sender it applied messages of.
-        var senders: [Int32: UInt64]
-        /// When its first input was processed.
-        var firstInput: ContinuousClock.Instant
-        /// Where it starts in the log, if it is a snapshot (known once durable).
-        var snapshotOffset: Int64?
-    }
-
     /// The loop's state; owned by `run`, never shared.
     private struct Loop {
         let task: PartitionTask
         var core: PartitionCore
-        let incarnation: UInt64
-        /// The last epoch closed (or recovered): the next record follows it.
-        var previous: EpochPosition
-        /// Recorded stable through here; the stability log has this incarnation's marks from
-        /// `stabilityOffset` on.
-        var stableThrough: Int64
-        var stabilityOffset: Int64
-        /// The latest epoch of each local sender the open epoch applied messages of.
-        var openDependencies: [Int32: EpochRef] = [:]
+        /// Closed epochs from sealing to release.
+        var epochs: EpochPipeline
+        var incarnation: UInt64 { epochs.incarnation }
         /// Messages for other partitions not handed over when sent: they go with the epoch's
         /// outputs once it is stable.
         var unposted: Set<MessageID> = []
-        var written: [Int64: ClosedEpoch] = [:]
-        var inFlight = 0
         /// The latest epoch handed to the checkpoint log; the next one is handed over after it.
         var lastEnqueue: Task<CheckpointWrite, any Error>?
         /// The latest outputs handed to the producer; the next ones are handed over after them.
@@ -241,10 +220,8 @@ final class PartitionTask: Sendable {
         init(task: PartitionTask, core: PartitionCore, incarnation: UInt64, recovered: CheckpointLog.Recovered) {
             self.task = task
             self.core = core
-            self.incarnation = incarnation
-            previous = recovered.head
-            stableThrough = recovered.head.epoch
-            stabilityOffset = recovered.stabilityOffset
+            epochs = EpochPipeline(partition: task.partition, incarnation: incarnation, recovered: recovered.head,
+                                   stabilityOffset: recovered.stabilityOffset)
             lastSnapshotEpoch = core.epoch - 1
             metrics = PartitionMetrics(application: task.dependencies.configuration.applicationID, partition: task.partition,
                                        factory: task.dependencies.metricsFactory)
@@ -292,7 +269,7 @@ final class PartitionTask: Sendable {
                 sendSignals(group: &group)
                 startRemoteCalls(group: &group)
                 try maybeCloseEpoch(group: &group)
-                if !stopSignals.isEmpty, inFlight == 0, outstandingReleases == 0, written.isEmpty, !core.hasChanges {
+                if !stopSignals.isEmpty, epochs.notDurable == 0, outstandingReleases == 0, epochs.isEmpty, !core.hasChanges {
                     task.mailbox.close()
                     stopSignals.forEach { $0() }
                     stopSignals = []
@@ -328,15 +305,10 @@ final class PartitionTask: Sendable {
                 core.delivered(epoch: epoch, count: count, offsets: offsets)
                 outstandingReleases -= 1
             case .durable(let epoch, let snapshotOffset):
-                inFlight -= 1
-                guard let closed = written[epoch] else { return }
-                written[epoch]!.snapshotOffset = snapshotOffset
-                deps.stability.durable(EpochRef(partition: task.partition, incarnation: incarnation, epoch: epoch),
-                                       dependencies: closed.record.lineage.dependencies)
+                guard let (epoch, dependencies) = epochs.durable(epoch, snapshotOffset: snapshotOffset) else { return }
+                deps.stability.durable(epoch, dependencies: dependencies)
             case .stable(let through, let offset):
-                guard through > stableThrough else { return }
-                (stableThrough, stabilityOffset) = (through, offset)
-                releaseStable(group: &group)
+                releaseStable(epochs.stable(through: through, offset: offset), group: &group)
             case .failed(let reason):
                 throw WorkerError(.checkpointFailed, "partition \(task.partition): \(reason)")
             case .tick(let at):
@@ -450,7 +422,7 @@ final class PartitionTask: Sendable {
         /// Closes the open epoch when it has changes, the interval has passed and at most one
         /// epoch is being written; stopping closes at once.
         mutating func maybeCloseEpoch(group: inout ThrowingDiscardingTaskGroup<any Error>) throws {
-            guard core.hasChanges, inFlight < 2 else { return }
+            guard core.hasChanges, epochs.notDurable < 2 else { return }
             let now = Self.monotonicMilliseconds()
             guard stopSignals.isEmpty == false || now - lastClose >= UInt64(configuration.checkpointIntervalMilliseconds) else { return }
             let snapshot = core.epoch - lastSnapshotEpoch >= Int64(configuration.snapshotEveryEpochs)
@@ -460,22 +432,15 @@ final class PartitionTask: Sendable {
             if let fault = configuration.partitionFault, fault.fires(partition: task.partition, closedEpochs: closedEpochs) {
                 throw WorkerError(.checkpointFailed, "partition \(task.partition): injected fault, epoch \(closed.record.epoch) not written")
             }
-            var record = closed.record
-            record.lineage = EpochLineage(
-                incarnation: incarnation, previous: previous,
-                dependencies: deps.stability.unresolved(openDependencies.values.sorted { $0.partition < $1.partition }),
-                stableThrough: stableThrough, stabilityOffset: stabilityOffset)
-            previous = EpochPosition(incarnation: incarnation, epoch: record.epoch)
+            let stability = deps.stability
+            let record = epochs.seal(closed.record, acks: closed.acks) { stability.unresolved($0) }
             deps.countTransactions(core.takeStatistics())
             if snapshot { lastSnapshotEpoch = record.epoch }
             lastClose = now
-            inFlight += 1
             let closedAt = ContinuousClock.now
-            written[record.epoch] = ClosedEpoch(record: record, acks: closed.acks, senders: openDependencies.mapValues(\.incarnation),
-                                                firstInput: metrics.epochClosed(at: closedAt))
+            metrics.epochClosed(record.epoch, at: closedAt)
             metrics.flush(waiting: waiting.count - nextWaiting, backlog: task.backlog)
             task.positions.withLock { $0 = core.positions }
-            openDependencies = [:]
             let log = deps.log, mailbox = task.mailbox, previous = lastEnqueue, checkpointWrite = metrics.checkpointWrite
             // Epochs are written while the next ones are processed, but handed to the producer
             // strictly in order: recovery applies them only in sequence.
@@ -497,14 +462,11 @@ final class PartitionTask: Sendable {
 
         /// Notes that the open epoch applied messages of `epoch` of a local partition.
         mutating func noteDependency(on epoch: EpochRef) throws {
-            if let known = openDependencies[epoch.partition] {
-                if known.incarnation == epoch.incarnation, known.epoch >= epoch.epoch { return }
-                // A sender that started over may have lost the epochs this one applied: so must we.
-                guard known.incarnation == epoch.incarnation || deps.stability.unresolved([known]).isEmpty else {
-                    throw WorkerError(.restartNeeded, "partition \(task.partition): messages of two runs of partition \(epoch.partition)")
-                }
+            let stability = deps.stability
+            // A sender that started over may have lost the epochs this one applied: so must we.
+            guard epochs.noteDependency(on: epoch, unresolved: { stability.unresolved($0) }) else {
+                throw WorkerError(.restartNeeded, "partition \(task.partition): messages of two runs of partition \(epoch.partition)")
             }
-            openDependencies[epoch.partition] = epoch
         }
 
         /// Hands the messages just sent to partitions of this worker over at once.
@@ -523,10 +485,11 @@ final class PartitionTask: Sendable {
 
         /// Releases what stable epochs held back, in epoch order: outputs, messages not handed
         /// over, acknowledgements to local senders, snapshot offsets.
-        mutating func releaseStable(group: inout ThrowingDiscardingTaskGroup<any Error>) {
-            while let epoch = written.keys.min(), epoch <= stableThrough, let closed = written.removeValue(forKey: epoch) {
+        mutating func releaseStable(_ stable: [EpochPipeline.Closed], group: inout ThrowingDiscardingTaskGroup<any Error>) {
+            for closed in stable {
+                let epoch = closed.record.epoch
                 release(closed.record.ownOutbox, epoch: epoch, handedOver: true, group: &group)
-                metrics.released(epochStarted: closed.firstInput, at: .now)
+                metrics.released(epoch, at: .now)
                 for (ack, count) in closed.acks {
                     deps.router.localTask(ack.senderPartition)?.mailbox.post(
                         .acknowledged(incarnation: closed.senders[ack.senderPartition] ?? 0, epoch: ack.epoch, count: count))
@@ -634,7 +597,7 @@ final class PartitionTask: Sendable {
         mutating func scheduleWake() {
             let now = Self.monotonicMilliseconds()
             var wanted: UInt64?
-            if core.hasChanges, inFlight < 2 { wanted = lastClose + UInt64(configuration.checkpointIntervalMilliseconds) }
+            if core.hasChanges, epochs.notDurable < 2 { wanted = lastClose + UInt64(configuration.checkpointIntervalMilliseconds) }
             if let due = core.nextTimerDue() {
                 let delay = UInt64(max(0, due - Self.nowMilliseconds()))
                 wanted = min(wanted ?? .max, now + delay)

@@ -12,6 +12,8 @@ struct TestNetwork {
     }
 
     var cores: [PartitionCore]
+    /// Each partition's closed epochs, released as soon as they close.
+    private var epochs: [EpochPipeline]
     /// Envelopes in flight, first in first out per pair of partitions.
     var inFlight: [Channel: [Envelope]] = [:]
     /// Envelopes delivered between partitions so far.
@@ -38,6 +40,12 @@ struct TestNetwork {
         cores = (0..<partitions).map {
             PartitionCore(partition: $0, application: application, transactionSettings: settings, partitionOf: partitionOf)
         }
+        epochs = (0..<partitions).map { Self.pipeline($0, incarnation: 1, after: 0) }
+    }
+
+    private static func pipeline(_ partition: Int32, incarnation: UInt64, after epoch: Int64) -> EpochPipeline {
+        EpochPipeline(partition: partition, incarnation: incarnation, recovered: EpochPosition(incarnation: incarnation - 1, epoch: epoch),
+                      stabilityOffset: 0)
     }
 
     /// Replaces the core of `partition` with one rebuilt from its checkpoint log, as after a
@@ -47,6 +55,8 @@ struct TestNetwork {
                                      partitionOf: partitionOf)
         for record in log[partition] ?? [] { try restored.restore(record) }
         cores[Int(partition)] = restored
+        epochs[Int(partition)] = Self.pipeline(partition, incarnation: epochs[Int(partition)].incarnation + 1,
+                                               after: log[partition]?.last?.epoch ?? 0)
     }
 
     /// Delivers `message` to `address` from outside (like an ingress record).
@@ -67,7 +77,8 @@ struct TestNetwork {
         for (envelope, target) in cores[Int(partition)].takeSignals() {
             inFlight[Channel(from: partition, to: target), default: []].append(envelope)
         }
-        guard let (record, _) = try! cores[Int(partition)].closeEpoch() else { return }
+        guard let closed = try! epochs[Int(partition)].passThrough(&cores[Int(partition)]) else { return }
+        let record = closed.record
         log[partition, default: []].append(try! EpochRecord(decoding: record.encoded()))
         let items = record.ownOutbox
         for item in items {

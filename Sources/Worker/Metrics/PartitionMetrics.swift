@@ -23,6 +23,8 @@ struct PartitionMetrics {
     private var epochInputs = 0
     /// When the first input of the open epoch was processed.
     private var epochStarted: ContinuousClock.Instant?
+    /// When the first input of each closed epoch not yet released was processed.
+    private var firstInputs: [Int64: ContinuousClock.Instant] = [:]
     private var lastClose: ContinuousClock.Instant?
 
     init(application: String, partition: Int32, factory: any MetricsFactory) {
@@ -58,17 +60,17 @@ struct PartitionMetrics {
 
     mutating func deadLetter(_ reason: String) { deadLetters[reason, default: 0] += 1 }
 
-    /// The open epoch closed: returns when its first input came, for `released`.
-    mutating func epochClosed(at now: ContinuousClock.Instant) -> ContinuousClock.Instant {
+    /// The open epoch closed as `epoch`.
+    mutating func epochClosed(_ epoch: Int64, at now: ContinuousClock.Instant) {
         epochSize.record(epochInputs)
         if let lastClose { closeInterval.record(duration: now - lastClose) }
-        defer { (epochInputs, epochStarted, lastClose) = (0, nil, now) }
-        return epochStarted ?? now
+        firstInputs[epoch] = epochStarted ?? now
+        (epochInputs, epochStarted, lastClose) = (0, nil, now)
     }
 
-    /// An epoch's outputs went to the producer: the time since its first input.
-    func released(epochStarted: ContinuousClock.Instant, at now: ContinuousClock.Instant) {
-        outputDelay.record(duration: now - epochStarted)
+    /// The outputs of `epoch` went to the producer: the time since its first input.
+    mutating func released(_ epoch: Int64, at now: ContinuousClock.Instant) {
+        if let first = firstInputs.removeValue(forKey: epoch) { outputDelay.record(duration: now - first) }
     }
 
     /// Hands the counts gathered since the last flush to the backend, and sets the gauges:
