@@ -64,12 +64,8 @@ public struct PartitionCore {
     /// Coordinator addresses with a running or queued transaction.
     var coordinators: [Address: CoordinatorEntry] = [:]
     public internal(set) var statistics = TransactionStatistics()
-    /// When to report this partition's waits to the deadlock detector; nil when nothing is due.
-    var nextWaitReport: Int64?
-    /// The waits last reported (nil: unknown, after recovery), when, and when all were.
-    var reportedWaits: [TransactionRef: WaitForEdge]? = [:]
-    var lastWaitReport: Int64 = .min / 2
-    var lastFullWaitReport: Int64 = .min / 2
+    /// What this partition told the deadlock detector, and when it tells it next.
+    var waitReports = WaitReports()
     /// The deadlock detector's state, used only by the partition of its address.
     var detector = DeadlockDetectorState()
 
@@ -160,7 +156,7 @@ public struct PartitionCore {
             open.timersRemoved.append(timer.sequence)
             route(timer.target, caller: timer.sender, payload: timer.payload, origin: .timer(timer.sender), now: now)
         }
-        if let report = nextWaitReport, report <= now { reportWaits(now: now) }
+        if let report = waitReports.next, report <= now { reportWaits(now: now) }
         if let search = detector.nextSearch, search <= now { searchDeadlocks(now: now) }
         drain(now: now)
     }
@@ -169,7 +165,7 @@ public struct PartitionCore {
     public mutating func nextTimerDue() -> Int64? {
         // Called after every batch: no array for three values.
         var due = timers.nextDue()
-        if let report = nextWaitReport { due = min(due ?? report, report) }
+        if let report = waitReports.next { due = min(due ?? report, report) }
         if let search = detector.nextSearch { due = min(due ?? search, search) }
         return due
     }
@@ -553,9 +549,7 @@ public struct PartitionCore {
     /// Applies a checkpoint record during recovery; records must come in epoch order, starting
     /// with a snapshot or with the partition's first epoch.
     public mutating func restore(_ record: EpochRecord) throws {
-        // The detector may hold waits of this partition from before: report what is true now.
-        reportedWaits = nil
-        nextWaitReport = 0
+        waitReports.forgetReported()
         if record.isSnapshot {
             entries = [:]
             timers = TimerTable()

@@ -38,17 +38,17 @@ extension PartitionCore {
             if changed { locks[address] = entry }
         } else {
             // The entry is gone with its waits, which the detector may still have.
-            changed = reportedWaits?.isEmpty == false
+            changed = waitReports.reported?.isEmpty == false
         }
         guard changed else { return }
-        let soonest = max(now, lastWaitReport + transactionSettings.deadlockDetectionIntervalMilliseconds)
-        nextWaitReport = min(nextWaitReport ?? .max, soonest)
+        let soonest = max(now, waitReports.last + transactionSettings.deadlockDetectionIntervalMilliseconds)
+        waitReports.next = min(waitReports.next ?? .max, soonest)
     }
 
     /// Sends the detector what changed in this partition's wait-for edges since the last report,
     /// or all of them when a refresh is due.
     mutating func reportWaits(now: Int64) {
-        nextWaitReport = nil
+        waitReports.next = nil
         var current: [TransactionRef: WaitForEdge] = [:]
         for entry in locks.values where !entry.waiters.isEmpty {
             for (request, blockers) in entry.waitsFor() {
@@ -64,20 +64,20 @@ extension PartitionCore {
             }
         }
         let report: WaitReport?
-        if let reported = reportedWaits, current.isEmpty || now - lastFullWaitReport < waitReportRefreshMilliseconds {
+        if let reported = waitReports.reported, current.isEmpty || now - waitReports.lastFull < waitReportRefreshMilliseconds {
             let changed = current.values.filter { reported[$0.waiter.ref] != $0 }
             let ended = reported.keys.filter { current[$0] == nil }
             report = changed.isEmpty && ended.isEmpty ? nil : WaitReport(partition: partition, isFull: false, edges: changed, ended: ended)
         } else {
             report = WaitReport(partition: partition, isFull: true, edges: Array(current.values), ended: [])
-            lastFullWaitReport = now
+            waitReports.lastFull = now
         }
         if let report {
             send(.waitReport(report), from: Self.deadlockDetector, to: Self.deadlockDetector, now: now)
-            lastWaitReport = now
+            waitReports.last = now
         }
-        reportedWaits = current
-        if !current.isEmpty { nextWaitReport = lastFullWaitReport + waitReportRefreshMilliseconds }
+        waitReports.reported = current
+        if !current.isEmpty { waitReports.next = waitReports.lastFull + waitReportRefreshMilliseconds }
     }
 
     /// At the detector: a partition's changed waits. The search for cycles runs at most once
@@ -106,6 +106,23 @@ extension PartitionCore {
             send(.victim(victim.transaction.ref, since: victim.since), from: Self.deadlockDetector,
                  to: victim.transaction.coordinator, now: now)
         }
+    }
+}
+
+/// The partition's side of deadlock detection: the waits last reported (nil: unknown, after
+/// recovery), when, when all were, and when the next report is due (nil: nothing is).
+/// Not checkpointed.
+struct WaitReports {
+    var reported: [TransactionRef: WaitForEdge]? = [:]
+    var last: Int64 = .min / 2
+    var lastFull: Int64 = .min / 2
+    var next: Int64?
+
+    /// After recovery the detector may hold waits of this partition from before: the next
+    /// report, at once, says all that is true now.
+    mutating func forgetReported() {
+        reported = nil
+        next = 0
     }
 }
 
