@@ -77,8 +77,18 @@ struct HotAccounts: AsyncParsableCommand {
         let offered = Double(total) / (ContinuousClock.now - start).seconds
         try await answers.wait(for: accounts + total, seconds: 120)
 
-        let totals = worker.transactionTotals, statistics = totals.counts
-        let results = answers.results
+        report(worker.transactionTotals, answers.results, isTransfer: isTransfer, offered: offered)
+
+        await answers.close()
+        try await producer.shutdown()
+        workerTask.cancel()
+        try? await workerTask.value
+    }
+
+    /// Prints the figures of the run: transfers by status, deadlocks and their detection
+    /// latency, against the latency of the committed transfers.
+    func report(_ totals: TransactionTotals, _ results: [String: AnswerReader.Answer], isTransfer: [String: Bool], offered: Double) {
+        let statistics = totals.counts
         let transferResults = results.filter { isTransfer[$0.key] == true }.map(\.value)
         let statuses = Dictionary(grouping: transferResults, by: \.status).mapValues(\.count)
         let transferLatencies = transferResults.filter { $0.status == 200 }.map(\.milliseconds).sorted()
@@ -96,11 +106,6 @@ struct HotAccounts: AsyncParsableCommand {
                      percentile(transferLatencies, 0.5), percentile(transferLatencies, 0.99)))
         print(String(format: "detection p99 %.0f ms: target <= 100 ms; %.2fx the median committed transfer",
                      detection(99), detection(99) / max(1, percentile(transferLatencies, 0.5))))
-
-        await answers.close()
-        try await producer.shutdown()
-        workerTask.cancel()
-        try? await workerTask.value
     }
 
     func percentile(_ sorted: [Double], _ p: Double) -> Double {

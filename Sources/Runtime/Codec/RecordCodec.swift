@@ -214,17 +214,7 @@ extension EpochRecord {
         }
         writer.write(lineage)
         writer.write(remoteQueues.count)
-        for change in remoteQueues {
-            writer.write(change.address)
-            writer.write(change.removed)
-            writer.write(change.appended.count)
-            for invocation in change.appended {
-                writer.write(optional: invocation.caller)
-                writer.write(invocation.message)
-                writer.write(invocation.origin)
-                writer.write(invocation.transaction)
-            }
-        }
+        for change in remoteQueues { writer.write(change) }
         return writer.bytes
     }
 
@@ -277,21 +267,23 @@ extension EpochRecord {
             outputFloors[OutputPartition(try reader.readString(), try reader.readInt32())] = try reader.readInt64()
         }
         lineage = try reader.readLineage()
-        for _ in 0..<(try reader.readCount()) {
-            var change = RemoteQueueChange(address: try reader.readAddress(), removed: try reader.readInt(), appended: [])
-            for _ in 0..<(try reader.readCount()) {
-                let caller = try reader.readOptionalAddress()
-                let message = try reader.readMessage()
-                let origin = try reader.readOrigin()
-                change.appended.append(RemoteInvocation(caller: caller, message: message, origin: origin,
-                                                        transaction: try reader.readRemoteTransactionPart()))
-            }
-            remoteQueues.append(change)
-        }
+        for _ in 0..<(try reader.readCount()) { remoteQueues.append(try reader.readRemoteQueueChange()) }
     }
 }
 
 extension ByteWriter {
+    mutating func write(_ change: RemoteQueueChange) {
+        write(change.address)
+        write(change.removed)
+        write(change.appended.count)
+        for invocation in change.appended {
+            write(optional: invocation.caller)
+            write(invocation.message)
+            write(invocation.origin)
+            write(invocation.transaction)
+        }
+    }
+
     mutating func write(_ part: RemoteTransactionPart?) {
         switch part {
         case nil:
@@ -330,6 +322,18 @@ extension ByteWriter {
 }
 
 extension ByteReader {
+    mutating func readRemoteQueueChange() throws -> RemoteQueueChange {
+        var change = RemoteQueueChange(address: try readAddress(), removed: try readInt(), appended: [])
+        for _ in 0..<(try readCount()) {
+            let caller = try readOptionalAddress()
+            let message = try readMessage()
+            let origin = try readOrigin()
+            change.appended.append(RemoteInvocation(caller: caller, message: message, origin: origin,
+                                                    transaction: try readRemoteTransactionPart()))
+        }
+        return change
+    }
+
     mutating func readRemoteTransactionPart() throws(Malformed) -> RemoteTransactionPart? {
         switch try readInt() {
         case 0: return nil
