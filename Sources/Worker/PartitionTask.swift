@@ -204,6 +204,9 @@ final class PartitionTask: Sendable {
         /// pile up: a task group's cost per finished child grows with its live children).
         var wake: (at: UInt64, sleeper: Task<Void, Never>)?
         var stopSignals: [@Sendable () -> Void] = []
+        /// When the first stop request came; a stop that takes long is logged once.
+        var stopRequested: ContinuousClock.Instant?
+        var stopReported = false
         var outstandingReleases = 0
         /// Ingress records waiting for admission (from `nextWaiting` on), in the order read.
         var waiting: [ConsumerRecord] = []
@@ -275,6 +278,7 @@ final class PartitionTask: Sendable {
                     stopSignals = []
                     return
                 }
+                reportSlowStop()
                 scheduleWake()
             }
         }
@@ -315,6 +319,7 @@ final class PartitionTask: Sendable {
                 if wake?.at == at { wake = nil }
             case .stop(let signal):
                 stopSignals.append(signal)
+                if stopRequested == nil { stopRequested = .now }
             }
         }
 
@@ -458,6 +463,17 @@ final class PartitionTask: Sendable {
                     mailbox.post(.failed("checkpoint of epoch \(record.epoch) not written: \(error)"))
                 }
             }
+        }
+
+        /// Logs once what a stop that has taken over 5 s still waits for.
+        mutating func reportSlowStop() {
+            guard let stopRequested, !stopReported, ContinuousClock.now - stopRequested > .seconds(5) else { return }
+            stopReported = true
+            deps.logger.warning("partition still stopping after 5 s", metadata: [
+                "statefun.partition": "\(task.partition)", "statefun.not_durable": "\(epochs.notDurable)",
+                "statefun.unreleased": "\(!epochs.isEmpty)", "statefun.stable_through": "\(epochs.stableThrough)",
+                "statefun.releases": "\(outstandingReleases)", "statefun.changes": "\(core.hasChanges)",
+            ])
         }
 
         /// Notes that the open epoch applied messages of `epoch` of a local partition.

@@ -64,6 +64,7 @@ final class StabilityLog: Sendable {
             if state.withLock({ $0.tracker.marksInFlight }) == 0 { return }
             try? await Task.sleep(for: .milliseconds(5))
         }
+        logger.warning("marks still being written after 10 s: recovering without waiting for them")
     }
 
     private func perform(_ change: (inout StabilityTracker) -> [StabilityTracker.Action]) {

@@ -241,7 +241,12 @@ public final class Worker: Service {
         var failures = 0
         // A task of an earlier ownership may still be writing its last epochs: recovering
         // before it has ended could miss them.
-        while registry.task(partition) != nil, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
+        var waited = 0
+        while registry.task(partition) != nil, !Task.isCancelled {
+            waited += 1
+            if waited == 100 { dependencies.logger.warning("partition \(partition) waits for its previous task to end") }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
         while registry.owns(partition, ownership), !Task.isCancelled {
             let task = PartitionTask(partition: partition, dependencies: dependencies)
             registry.register(task)

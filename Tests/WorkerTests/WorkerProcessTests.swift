@@ -85,6 +85,7 @@ extension WorkerSuites {
             // first joins overlap (docs/local-broker.md).
             try await eventually("the first worker to run its partitions") { a.log.contains("partition running") }
             let b = try WorkerProcess(Self.arguments(id), name: "pair-b")
+            try await eventually("the second worker to run its share") { b.log.contains("partition running") }
             let producer = try Broker.producer()
 
             try await Self.sendRequests(producer, id, names: names, range: 0..<100)

@@ -91,7 +91,7 @@ final class WorkerProcess: Sendable {
             list.removeAll { $0.process?.process.isRunning != true }
             return list.compactMap(\.process)
         }
-        return workers.map { "\n--- \($0.name), log ends with:\n\($0.log.suffix(3_000))" }.joined()
+        return workers.map { "\n--- \($0.name), log ends with:\n\($0.log.suffix(6_000))" }.joined()
     }
 
     func kill() async {
