@@ -8,7 +8,7 @@ import Worker
 
 /// The counter pipeline with metrics on (a Prometheus registry, scraped every second) and off
 /// (swift-metrics' no-op handlers), on the same broker in the same run. Each round runs both on
-/// fresh topics and swaps which goes first; each worker runs 3 s before it is measured.
+/// fresh topics and swaps which goes first.
 struct MetricsOverhead: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "metrics",
                                                     abstract: "The counter pipeline with metrics on and off.")
@@ -22,10 +22,8 @@ struct MetricsOverhead: AsyncParsableCommand {
     func run() async throws {
         let run = UUID().uuidString.prefix(6).lowercased()
         let admin = try KafkaAdmin(configuration: .init(bootstrapServers: common.bootstrap))
-        // A worker's first seconds on the local broker can hold a one-off pause of about half a
-        // second, whichever the metrics; both variants are measured after it.
         let load = Load(bootstrap: common.bootstrap, partitions: common.partitions, keys: keys, rate: rate, seconds: seconds,
-                        records: records, settle: .seconds(3))
+                        records: records)
         var results: [Bool: [Pipeline.Result]] = [:]
         for round in 1...rounds {
             for metricsOn in round % 2 == 1 ? [true, false] : [false, true] {

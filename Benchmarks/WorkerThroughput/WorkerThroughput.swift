@@ -253,8 +253,6 @@ struct Load {
     let rate: Int
     let seconds: Int
     let records: Int
-    /// How long the pipeline runs after its first record went through, before measuring.
-    var settle: Duration = .zero
 
     /// Produce-to-consume latency at a steady `rate`; throughput is filled in by `measureThroughput`.
     func measureLatency(input: String, output: String, round: Int) async throws -> Pipeline.Result {
@@ -289,16 +287,21 @@ struct Load {
         return Double(records) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
-    /// A meter on `output` and a producer to `input`, after one record went through (the first
-    /// records wait for the group join and recovery) and `settle` passed.
+    /// A meter on `output` and a producer to `input`, after one record went through every
+    /// partition: the first records wait for the group join and recovery, and the first record
+    /// of a partition new to the local broker can wait about half a second more.
     func start(input: String, output: String, round: Int) async throws -> (OutputMeter, KafkaProducer) {
         let meter = try await OutputMeter.start(bootstrap: bootstrap, topic: output, partitions: partitions, round: round)
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
         producerConfiguration.lingerMilliseconds = 1
         let producer = try KafkaProducer(configuration: producerConfiguration)
-        try await producer.send(ProducerRecord(topic: input, key: Array("warm".utf8), value: Bench.payload(round: round)))
-        try await meter.wait(for: 1, seconds: 60)
-        try await Task.sleep(for: settle)
+        let warmKeys = (0..<partitions).map { partition in
+            (0...).lazy.map { "warm\($0)" }.first { Murmur2Partitioner.partition(forKey: $0, partitionCount: partitions) == partition }!
+        }
+        for key in warmKeys {
+            try await producer.send(ProducerRecord(topic: input, key: Array(key.utf8), value: Bench.payload(round: round)))
+        }
+        try await meter.wait(for: warmKeys.count, seconds: 60)
         meter.reset()
         return (meter, producer)
     }
