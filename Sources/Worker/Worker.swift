@@ -18,9 +18,6 @@ public final class Worker: Service {
     private let logger: Logger
     private let totals = Mutex(TransactionTotals())
 
-    /// Where metrics go: the configuration's factory, else the process's.
-    var metricsFactory: any MetricsFactory { configuration.metricsFactory ?? MetricsSystem.factory }
-
     /// The transactions this worker's partitions ran since it started.
     public var transactionTotals: TransactionTotals { totals.withLock { $0 } }
 
@@ -57,10 +54,12 @@ public final class Worker: Service {
             "statefun.inputs": "\(inputs)",
         ])
         let inputControl = InputControl(consumer: consumer, inputs: inputs, logger: logger)
+        // Where every metric of this run goes: the configuration's factory, else the process's.
+        let metricsFactory = configuration.metricsFactory ?? MetricsSystem.factory
         let remote = RemoteClient(metrics: RemoteMetrics(application: configuration.applicationID, factory: metricsFactory))
         let dependencies = partitionDependencies(
             producer: producer, checkpointProducer: checkpointProducer, snapshotIndex: snapshotIndex, registry: registry,
-            consumer: consumer, inputControl: inputControl, fence: lease.refusal, remote: remote)
+            consumer: consumer, inputControl: inputControl, fence: lease.refusal, remote: remote, metricsFactory: metricsFactory)
 
         let cutOff: WorkerError?
         do { cutOff = try await run(dependencies, consumer: consumer, control: control, registry: registry,
@@ -90,9 +89,9 @@ public final class Worker: Service {
                 try? await gracefulShutdown()
                 control.post(.shutdown)
             }
-            group.addTask { [configuration, metricsFactory] in
+            group.addTask { [configuration] in
                 await LagMetrics.run(registry: registry, inputs: inputControl, application: configuration.applicationID,
-                                     factory: metricsFactory)
+                                     factory: dependencies.metricsFactory)
             }
             var cutOff: WorkerError?
             loop: while true {
@@ -164,7 +163,8 @@ public final class Worker: Service {
 
     private func partitionDependencies(
         producer: KafkaProducer, checkpointProducer: KafkaProducer, snapshotIndex: KafkaConsumer, registry: TaskRegistry,
-        consumer: KafkaConsumer, inputControl: InputControl, fence: @escaping @Sendable () -> String?, remote: RemoteClient
+        consumer: KafkaConsumer, inputControl: InputControl, fence: @escaping @Sendable () -> String?, remote: RemoteClient,
+        metricsFactory: any MetricsFactory
     ) -> PartitionTask.Dependencies {
         let partitionCount = configuration.partitions, inputs = inputControl.inputs
         let transactionMetrics = TransactionMetrics(application: configuration.applicationID, factory: metricsFactory)
