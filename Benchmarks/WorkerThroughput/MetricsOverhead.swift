@@ -13,17 +13,13 @@ struct MetricsOverhead: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "metrics",
                                                     abstract: "The counter pipeline with metrics on and off.")
     @OptionGroup var common: Common
-    @Option(help: "Records for the throughput run.") var records = 100_000
-    @Option(help: "Rate of the latency run, records/s.") var rate = 2_000
-    @Option(help: "Seconds of the latency run.") var seconds = 5
-    @Option(help: "Distinct keys.") var keys = 1_000
+    @OptionGroup var loadOptions: LoadOptions
     @Option(help: "Rounds (medians reported).") var rounds = 6
 
     func run() async throws {
         let run = UUID().uuidString.prefix(6).lowercased()
         let admin = try KafkaAdmin(configuration: .init(bootstrapServers: common.bootstrap))
-        let load = Load(bootstrap: common.bootstrap, partitions: common.partitions, keys: keys, rate: rate, seconds: seconds,
-                        records: records)
+        let load = loadOptions.load(common)
         var results: [Bool: [Pipeline.Result]] = [:]
         for round in 1...rounds {
             for metricsOn in round % 2 == 1 ? [true, false] : [false, true] {

@@ -176,10 +176,7 @@ struct EchoPipeline {
 struct Pipeline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Stateful counter against a plain Kafka echo.")
     @OptionGroup var common: Common
-    @Option(help: "Records for the throughput run.") var records = 100_000
-    @Option(help: "Rate of the latency run, records/s.") var rate = 2_000
-    @Option(help: "Seconds of the latency run.") var seconds = 5
-    @Option(help: "Distinct keys.") var keys = 1_000
+    @OptionGroup var loadOptions: LoadOptions
     @Option(help: "Checkpoint interval of the engine, ms.") var checkpointInterval = 5
     @Option(help: "Rounds, each on fresh topics (medians reported).") var rounds = 3
 
@@ -242,7 +239,19 @@ struct Pipeline: AsyncParsableCommand {
         }
     }
 
-    var load: Load { Load(bootstrap: common.bootstrap, partitions: common.partitions, keys: keys, rate: rate, seconds: seconds, records: records) }
+    var load: Load { loadOptions.load(common) }
+}
+
+/// The load of the counter pipelines: a paced latency run, then a burst.
+struct LoadOptions: ParsableArguments {
+    @Option(help: "Records for the throughput run.") var records = 100_000
+    @Option(help: "Rate of the latency run, records/s.") var rate = 2_000
+    @Option(help: "Seconds of the latency run.") var seconds = 5
+    @Option(help: "Distinct keys.") var keys = 1_000
+
+    func load(_ common: Common) -> Load {
+        Load(bootstrap: common.bootstrap, partitions: common.partitions, keys: keys, rate: rate, seconds: seconds, records: records)
+    }
 }
 
 /// Records in, outputs counted: latency at a steady rate, throughput of a burst.
