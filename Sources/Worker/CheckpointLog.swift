@@ -5,14 +5,19 @@ import Runtime
 import StatefulFunctions
 
 /// A partition's checkpoint log: partition P of the checkpoint topic, one epoch record after the
-/// other (split into chunks when large). The offset of the latest snapshot is committed under
-/// the snapshot group, so recovery reads from there instead of from the start.
+/// other (split into chunks when large). Its snapshots go to partition P of the snapshot topic,
+/// through a producer of their own, so that no epoch waits behind one. The offset of the latest
+/// stable snapshot is committed under the snapshot group, so recovery starts there instead of
+/// at the log's first epoch.
 struct CheckpointLog: Sendable {
     static let epochHeader = "statefun-epoch"
     static let chunkHeader = "statefun-chunk"
+    /// On a snapshot's chunks: where the record of the epoch it shows starts in the checkpoint log.
+    static let logOffsetHeader = "statefun-log-offset"
 
     let configuration: WorkerConfiguration
     let producer: KafkaProducer
+    let snapshotProducer: KafkaProducer
     let snapshotIndex: KafkaConsumer
     /// A reason when nothing may be committed any more (see `SessionLease`).
     let fence: @Sendable () -> String?
@@ -21,21 +26,42 @@ struct CheckpointLog: Sendable {
     /// Hands `record`'s chunks to the producer, after those of every record handed over before,
     /// so that the log holds epochs in order; the returned write tells when they are durable.
     func enqueue(_ record: EpochRecord) async throws(KafkaError) -> CheckpointWrite {
-        let bytes = record.encoded()
-        let size = max(1, configuration.checkpointChunkBytes)
-        let count = max(1, (bytes.count + size - 1) / size)
-        let chunks = (0..<count).map { index in
-            ProducerRecord(
-                topic: configuration.checkpointTopic, partition: record.partition,
-                key: Array("\(record.partition)".utf8),
-                value: Array(bytes[min(bytes.count, index * size)..<min(bytes.count, (index + 1) * size)]),
-                headers: [KafkaHeader(key: Self.epochHeader, value: "\(record.epoch)"),
-                          KafkaHeader(key: Self.chunkHeader, value: "\(index)/\(count)")])
-        }
-        // The first chunk on its own: a snapshot's offset is where recovery will start.
+        let chunks = Self.chunks(of: record, topic: configuration.checkpointTopic, size: configuration.checkpointChunkBytes)
+        // The first chunk on its own: its offset is where a snapshot of this epoch resumes the log.
         let first = try await producer.produce([chunks[0]])
         let rest = try await producer.produce(Array(chunks.dropFirst()))
-        return CheckpointWrite(record: record, first: first, rest: rest)
+        return CheckpointWrite(first: first, rest: rest)
+    }
+
+    /// Encodes `image` (with `lineage`, that of the epoch it shows) and writes it to the snapshot
+    /// topic; `logOffset` is where that epoch's record starts in the checkpoint log. Returns the
+    /// snapshot's offset, to commit once its epoch is stable (`commitSnapshot`).
+    func writeSnapshot(_ image: PartitionImage, lineage: EpochLineage, logOffset: Int64) async throws -> Int64 {
+        var record = try image.record()
+        record.lineage = lineage
+        let chunks = Self.chunks(of: record, topic: configuration.snapshotTopic, size: configuration.checkpointChunkBytes,
+                                 headers: [KafkaHeader(key: Self.logOffsetHeader, value: "\(logOffset)")])
+        let first = try await snapshotProducer.produce([chunks[0]])
+        let rest = try await snapshotProducer.produce(Array(chunks.dropFirst()))
+        guard let offset = try await first.acknowledged()?.offset else {
+            throw KafkaError(.retriable, "snapshot of epoch \(record.epoch) acknowledged without an offset")
+        }
+        try await rest.acknowledged()
+        return offset
+    }
+
+    /// `record` encoded, in chunks of at most `size` bytes for partition `record.partition` of `topic`.
+    private static func chunks(of record: EpochRecord, topic: String, size: Int, headers: [KafkaHeader] = []) -> [ProducerRecord] {
+        let bytes = record.encoded()
+        let size = max(1, size)
+        let count = max(1, (bytes.count + size - 1) / size)
+        return (0..<count).map { index in
+            ProducerRecord(
+                topic: topic, partition: record.partition, key: Array("\(record.partition)".utf8),
+                value: Array(bytes[min(bytes.count, index * size)..<min(bytes.count, (index + 1) * size)]),
+                headers: [KafkaHeader(key: epochHeader, value: "\(record.epoch)"),
+                          KafkaHeader(key: chunkHeader, value: "\(index)/\(count)")] + headers)
+        }
     }
 
     /// A partition rebuilt from its log: its state, the last epoch of its valid history (what
@@ -47,25 +73,24 @@ struct CheckpointLog: Sendable {
         var stabilityOffset: Int64
     }
 
-    /// Rebuilds partition `partition` from its log: the latest snapshot, then every epoch of the
-    /// valid history after it (`EpochChain`), in order. Epochs a crash cut off (incomplete, or
-    /// depending on epochs of other partitions that never became stable) are skipped.
+    /// Rebuilds partition `partition` from its log: the latest stable snapshot, then every epoch
+    /// of the valid history after it (`EpochChain`), in order. Epochs a crash cut off (incomplete,
+    /// or depending on epochs of other partitions that never became stable) are skipped.
     func recover(_ partition: Int32, application: Application, partitionOf: @escaping @Sendable (Address) -> Int32) async throws -> Recovered {
         var core = PartitionCore(partition: partition, application: application, maxRecordBytes: configuration.maxRecordBytes,
                                  transactionSettings: configuration.transactionSettings, partitionOf: partitionOf)
-        let topicPartition = TopicPartition(configuration.checkpointTopic, partition)
-        let committed = try await snapshotIndex.committed([topicPartition]).first?.offset ?? -1
-        let start = committed >= 0 ? committed : TopicPartitionOffset.beginning
-        var decoded: [EpochRecord] = []
+        let (snapshot, logStart, snapshotBytes) = try await latestSnapshot(partition)
+        var log: [EpochRecord] = []
         var assembler = ChunkAssembler()
-        var bytes = 0
-        try await KafkaConsumer.readToEnd([TopicPartitionOffset(topicPartition, offset: start)], configuration: readerConfiguration,
-                                          logger: logger) { records in
+        var bytes = snapshotBytes
+        try await KafkaConsumer.readToEnd([TopicPartitionOffset(configuration.checkpointTopic, partition, offset: logStart)],
+                                          configuration: readerConfiguration, logger: logger) { records in
             for record in records {
                 bytes += record.value?.count ?? 0
-                if let complete = assembler.add(record) { decoded.append(try EpochRecord(decoding: complete)) }
+                if let complete = assembler.add(record) { log.append(try EpochRecord(decoding: complete)) }
             }
         }
+        let decoded = EpochChain.records(snapshot: snapshot, log: log)
         var stabilityOffset: Int64
         var chain = try EpochChain.valid(decoded, markedStable: 0)
         if let (last, hint) = EpochChain.lastIncarnation(decoded) {
@@ -94,6 +119,33 @@ struct CheckpointLog: Sendable {
         return Recovered(core: core, head: head, stabilityOffset: stabilityOffset)
     }
 
+    /// The snapshot the snapshot group points at for `partition`, and where the checkpoint log
+    /// goes on after it (its own epoch's record); without one, the log's beginning.
+    private func latestSnapshot(_ partition: Int32) async throws -> (EpochRecord?, logStart: Int64, bytes: Int) {
+        let topicPartition = TopicPartition(configuration.snapshotTopic, partition)
+        let committed = try await snapshotIndex.committed([topicPartition]).first?.offset ?? -1
+        guard committed >= 0 else { return (nil, TopicPartitionOffset.beginning, 0) }
+        var found: (record: EpochRecord, logOffset: Int64)?
+        var assembler = ChunkAssembler()
+        var bytes = 0
+        try await KafkaConsumer.readToEnd([TopicPartitionOffset(topicPartition, offset: committed)], configuration: readerConfiguration,
+                                          logger: logger) { records in
+            // Later snapshots may follow; the committed one is the first.
+            for record in records where found == nil {
+                bytes += record.value?.count ?? 0
+                guard let complete = assembler.add(record) else { continue }
+                guard let logOffset = record.header(Self.logOffsetHeader).flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }) else {
+                    throw WorkerError(.checkpointFailed, "the snapshot at \(topicPartition) offset \(committed) has no log offset")
+                }
+                found = (try EpochRecord(decoding: complete), logOffset)
+            }
+        }
+        guard let found else {
+            throw WorkerError(.checkpointFailed, "no whole snapshot at \(topicPartition) offset \(committed), where the snapshot group points")
+        }
+        return (found.record, found.logOffset, bytes)
+    }
+
     /// The highest epoch of `incarnation` of `partition` that the stability log marks stable,
     /// reading it from `offset` (no mark of that incarnation is before it), and the log's end.
     private func markedStable(_ partition: Int32, incarnation: UInt64, from offset: Int64) async throws -> (Int64, end: Int64) {
@@ -117,29 +169,28 @@ struct CheckpointLog: Sendable {
         return reader
     }
 
-    /// Points the snapshot group at the snapshot record at `offset`: recovery starts there.
-    /// Only for a snapshot recorded stable, so that recovery never starts from an epoch that
-    /// does not count.
+    /// Points the snapshot group at the snapshot at `offset` of the snapshot topic: recovery
+    /// starts there. Only for a snapshot of an epoch recorded stable, so that recovery never
+    /// starts from an epoch that does not count.
     func commitSnapshot(_ partition: Int32, offset: Int64) async throws {
         // A snapshot made stable after the worker lost the partition may lie outside the new
         // owner's history: recovery must never start from it.
         if let reason = fence() { throw KafkaError(.fenced, "snapshot offset not committed: \(reason)") }
-        try await snapshotIndex.commit([TopicPartitionOffset(configuration.checkpointTopic, partition, offset: offset)])
+        try await snapshotIndex.commit([TopicPartitionOffset(configuration.snapshotTopic, partition, offset: offset)])
     }
 }
 
 /// An epoch record handed to the producer.
 struct CheckpointWrite: Sendable {
-    let record: EpochRecord
     let first: PendingDelivery
     let rest: PendingDelivery
 
-    /// Returns once every chunk is acknowledged; for a snapshot, the offset where it starts
-    /// (to commit once it is stable, see `CheckpointLog.commitSnapshot`).
+    /// Returns once every chunk is acknowledged: the offset where the record starts (nil if
+    /// the broker did not say).
     func durable() async throws(KafkaError) -> Int64? {
         let start = try await first.acknowledged()
         try await rest.acknowledged()
-        return record.isSnapshot ? start?.offset : nil
+        return start?.offset
     }
 }
 

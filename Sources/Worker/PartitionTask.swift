@@ -33,8 +33,11 @@ final class PartitionTask: Sendable {
         /// The broker has `count` of the epoch's outputs; its egress and dead-letter records at
         /// `offsets` (the highest per partition).
         case delivered(epoch: Int64, count: Int, offsets: [OutputPartition: Int64])
-        /// The epoch's checkpoint is durable; where a snapshot starts.
-        case durable(epoch: Int64, snapshotOffset: Int64?)
+        /// The epoch's checkpoint is durable.
+        case durable(epoch: Int64)
+        /// The snapshot of the partition after `epoch` is written at `offset` of the snapshot
+        /// topic (nil: it could not be; a later one will be).
+        case snapshot(epoch: Int64, offset: Int64?)
         /// Epochs through `through` are recorded stable; the stability log holds this
         /// incarnation's marks from `offset` on.
         case stable(through: Int64, offset: Int64)
@@ -200,6 +203,10 @@ final class PartitionTask: Sendable {
         /// Epochs closed in this run.
         var closedEpochs = 0
         var lastSnapshotEpoch: Int64 = 0
+        /// A snapshot is being written: the next waits for it.
+        var snapshotInFlight = false
+        /// A snapshot written, to commit once its epoch is stable.
+        var snapshotToCommit: (epoch: Int64, offset: Int64)?
         /// The one pending wake-up. An earlier one replaces it (cancelled, so sleepers do not
         /// pile up: a task group's cost per finished child grows with its live children).
         var wake: (at: UInt64, sleeper: Task<Void, Never>)?
@@ -308,9 +315,13 @@ final class PartitionTask: Sendable {
             case .delivered(let epoch, let count, let offsets):
                 core.delivered(epoch: epoch, count: count, offsets: offsets)
                 outstandingReleases -= 1
-            case .durable(let epoch, let snapshotOffset):
-                guard let (epoch, dependencies) = epochs.durable(epoch, snapshotOffset: snapshotOffset) else { return }
+            case .durable(let epoch):
+                guard let (epoch, dependencies) = epochs.durable(epoch) else { return }
                 deps.stability.durable(epoch, dependencies: dependencies)
+            case .snapshot(let epoch, let offset):
+                snapshotInFlight = false
+                if let offset { snapshotToCommit = (epoch, offset) }
+                commitSnapshotIfStable(group: &group)
             case .stable(let through, let offset):
                 releaseStable(epochs.stable(through: through, offset: offset), group: &group)
             case .failed(let reason):
@@ -425,14 +436,14 @@ final class PartitionTask: Sendable {
         }
 
         /// Closes the open epoch when it has changes, the interval has passed and at most one
-        /// epoch is being written; stopping closes at once.
+        /// epoch is being written; stopping closes at once. Every `snapshotEveryEpochs` epochs,
+        /// a snapshot of the partition follows the epoch's record.
         mutating func maybeCloseEpoch(group: inout ThrowingDiscardingTaskGroup<any Error>) throws {
             guard core.hasChanges, epochs.notDurable < 2 else { return }
             let now = Self.monotonicMilliseconds()
             guard stopSignals.isEmpty == false || now - lastClose >= UInt64(configuration.checkpointIntervalMilliseconds) else { return }
-            let snapshot = core.epoch - lastSnapshotEpoch >= Int64(configuration.snapshotEveryEpochs)
             handOverLocal()
-            guard let closed = try core.closeEpoch(snapshot: snapshot) else { return }
+            guard let closed = try core.closeEpoch() else { return }
             closedEpochs += 1
             if let fault = configuration.partitionFault, fault.fires(partition: task.partition, closedEpochs: closedEpochs) {
                 throw WorkerError(.checkpointFailed, "partition \(task.partition): injected fault, epoch \(closed.record.epoch) not written")
@@ -440,7 +451,6 @@ final class PartitionTask: Sendable {
             let stability = deps.stability
             let record = epochs.seal(closed.record, acks: closed.acks) { stability.unresolved($0) }
             deps.countTransactions(core.takeStatistics())
-            if snapshot { lastSnapshotEpoch = record.epoch }
             lastClose = now
             let closedAt = ContinuousClock.now
             metrics.epochClosed(record.epoch, at: closedAt)
@@ -454,13 +464,52 @@ final class PartitionTask: Sendable {
                 return try await log.enqueue(record)
             }
             lastEnqueue = enqueue
-            group.addTask { [record] in
+            let image = takeSnapshotIfDue()
+            group.addTask { [record, logger = deps.logger] in
+                let logOffset: Int64?
                 do {
-                    let snapshotOffset = try await enqueue.value.durable()
+                    logOffset = try await enqueue.value.durable()
                     checkpointWrite.record(duration: .now - closedAt)
-                    mailbox.post(.durable(epoch: record.epoch, snapshotOffset: snapshotOffset))
+                    mailbox.post(.durable(epoch: record.epoch))
                 } catch {
                     mailbox.post(.failed("checkpoint of epoch \(record.epoch) not written: \(error)"))
+                    return
+                }
+                guard let image else { return }
+                // Encoded and written off the loop, while later epochs go on.
+                do {
+                    guard let logOffset else { throw KafkaError(.retriable, "epoch \(record.epoch) acknowledged without an offset") }
+                    let offset = try await log.writeSnapshot(image, lineage: record.lineage, logOffset: logOffset)
+                    mailbox.post(.snapshot(epoch: record.epoch, offset: offset))
+                } catch {
+                    logger.warning("snapshot not written: recovery starts from an earlier one", metadata: [
+                        "statefun.partition": "\(record.partition)", "statefun.epoch": "\(record.epoch)", "statefun.error": "\(error)",
+                    ])
+                    mailbox.post(.snapshot(epoch: record.epoch, offset: nil))
+                }
+            }
+        }
+
+        /// The partition as the epoch just closed left it, when a snapshot is due and none is
+        /// being written.
+        mutating func takeSnapshotIfDue() -> PartitionImage? {
+            let epoch = core.epoch - 1
+            guard !snapshotInFlight, epoch - lastSnapshotEpoch >= Int64(configuration.snapshotEveryEpochs) else { return nil }
+            snapshotInFlight = true
+            lastSnapshotEpoch = epoch
+            return core.image()
+        }
+
+        /// Commits the snapshot written last once its epoch is recorded stable.
+        mutating func commitSnapshotIfStable(group: inout ThrowingDiscardingTaskGroup<any Error>) {
+            guard let (epoch, offset) = snapshotToCommit, epoch <= epochs.stableThrough else { return }
+            snapshotToCommit = nil
+            let log = deps.log, partition = task.partition, logger = deps.logger
+            group.addTask {
+                do { try await log.commitSnapshot(partition, offset: offset) } catch {
+                    logger.warning("snapshot offset not committed: recovery starts from an earlier one", metadata: [
+                        "statefun.partition": "\(partition)", "kafka.error": "\(error)",
+                    ])
                 }
             }
         }
@@ -500,7 +549,7 @@ final class PartitionTask: Sendable {
         }
 
         /// Releases what stable epochs held back, in epoch order: outputs, messages not handed
-        /// over, acknowledgements to local senders, snapshot offsets.
+        /// over, acknowledgements to local senders; then commits a snapshot now stable.
         mutating func releaseStable(_ stable: [EpochPipeline.Closed], group: inout ThrowingDiscardingTaskGroup<any Error>) {
             for closed in stable {
                 let epoch = closed.record.epoch
@@ -510,17 +559,8 @@ final class PartitionTask: Sendable {
                     deps.router.localTask(ack.senderPartition)?.mailbox.post(
                         .acknowledged(incarnation: closed.senders[ack.senderPartition] ?? 0, epoch: ack.epoch, count: count))
                 }
-                if let offset = closed.snapshotOffset {
-                    let log = deps.log, partition = task.partition, logger = deps.logger
-                    group.addTask {
-                        do { try await log.commitSnapshot(partition, offset: offset) } catch {
-                            logger.warning("snapshot offset not committed: recovery starts from an earlier one", metadata: [
-                                "statefun.partition": "\(partition)", "kafka.error": "\(error)",
-                            ])
-                        }
-                    }
-                }
             }
+            commitSnapshotIfStable(group: &group)
         }
 
         /// Hands an epoch's outbox to local partitions and to Kafka; Kafka deliveries are

@@ -13,6 +13,8 @@ struct Topics {
         // Never compacted or deleted by time: recovery reads it from the latest snapshot on.
         try await admin.ensureTopic(configuration.checkpointTopic, partitions: partitions, replicationFactor: replication,
                                     configs: ["retention.ms": "-1"])
+        try await admin.ensureTopic(configuration.snapshotTopic, partitions: partitions, replicationFactor: replication,
+                                    configs: ["retention.ms": "-1"])
         try await admin.ensureTopic(configuration.deadLetterTopic, partitions: 1, replicationFactor: replication)
         // One partition, so that one record marks the epochs of all of a worker's partitions at once.
         try await admin.ensureTopic(configuration.stabilityTopic, partitions: 1, replicationFactor: replication,

@@ -43,7 +43,7 @@ public final class Worker: Service {
         }
         lease.start()
         defer { lease.stop() }
-        let (checkpointProducer, producer) = try makeProducers(fence: lease.refusal)
+        let producers = try Producers(configuration: configuration, fence: lease.refusal, logger: logger)
         let snapshotIndex = try KafkaConsumer(configuration: consumerConfiguration(group: configuration.snapshotGroup), logger: logger)
         let registry = TaskRegistry()
         let inputs = [configuration.internalTopic] + application.ingresses.map(\.topic)
@@ -58,7 +58,7 @@ public final class Worker: Service {
         let metricsFactory = configuration.metricsFactory ?? MetricsSystem.factory
         let remote = RemoteClient(metrics: RemoteMetrics(application: configuration.applicationID, factory: metricsFactory))
         let dependencies = partitionDependencies(
-            producer: producer, checkpointProducer: checkpointProducer, snapshotIndex: snapshotIndex, registry: registry,
+            producers: producers, snapshotIndex: snapshotIndex, registry: registry,
             consumer: consumer, inputControl: inputControl, fence: lease.refusal, remote: remote, metricsFactory: metricsFactory)
 
         let cutOff: WorkerError?
@@ -69,10 +69,7 @@ public final class Worker: Service {
         }
         await snapshotIndex.close()
         await remote.shutdown()
-        // Both producers are shut down even when the first fails; the first failure is thrown.
-        var failure: (any Error)?
-        do { try await producer.shutdown() } catch { failure = error }
-        try await checkpointProducer.shutdown()
+        let failure = await producers.shutdown()
         if let failure = cutOff ?? failure { throw failure }
         logStatistics()
     }
@@ -123,21 +120,6 @@ public final class Worker: Service {
         }
     }
 
-    /// The checkpoint producer and the output producer. Checkpoints hold every output back, so
-    /// they go out at once; outputs wait up to `outputLingerMilliseconds` to fill batches (see
-    /// WorkerConfiguration).
-    /// Both refuse every record once `fence` gives a reason (see `SessionLease`).
-    private func makeProducers(fence: @escaping @Sendable () -> String?) throws -> (checkpoints: KafkaProducer, outputs: KafkaProducer) {
-        var checkpointConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers)
-        checkpointConfiguration.lingerMilliseconds = 0
-        checkpointConfiguration.properties = configuration.kafkaProperties
-        checkpointConfiguration.fence = fence
-        var outputConfiguration = checkpointConfiguration
-        outputConfiguration.lingerMilliseconds = configuration.outputLingerMilliseconds
-        return (try KafkaProducer(configuration: checkpointConfiguration, logger: logger),
-                try KafkaProducer(configuration: outputConfiguration, logger: logger))
-    }
-
     /// The consumer of the application's group, which assigns this worker its key partitions.
     private func makeGroupConsumer(registry: TaskRegistry) throws -> KafkaConsumer {
         var groupConfiguration = consumerConfiguration(group: configuration.applicationID)
@@ -162,17 +144,18 @@ public final class Worker: Service {
     }
 
     private func partitionDependencies(
-        producer: KafkaProducer, checkpointProducer: KafkaProducer, snapshotIndex: KafkaConsumer, registry: TaskRegistry,
+        producers: Producers, snapshotIndex: KafkaConsumer, registry: TaskRegistry,
         consumer: KafkaConsumer, inputControl: InputControl, fence: @escaping @Sendable () -> String?, remote: RemoteClient,
         metricsFactory: any MetricsFactory
     ) -> PartitionTask.Dependencies {
         let partitionCount = configuration.partitions, inputs = inputControl.inputs
         let transactionMetrics = TransactionMetrics(application: configuration.applicationID, factory: metricsFactory)
         return PartitionTask.Dependencies(
-            configuration: configuration, application: application, producer: producer,
-            log: CheckpointLog(configuration: configuration, producer: checkpointProducer, snapshotIndex: snapshotIndex,
+            configuration: configuration, application: application, producer: producers.outputs,
+            log: CheckpointLog(configuration: configuration, producer: producers.checkpoints, snapshotProducer: producers.snapshots,
+                               snapshotIndex: snapshotIndex,
                                fence: fence, logger: logger),
-            stability: StabilityLog(producer: checkpointProducer, topic: configuration.stabilityTopic, logger: logger),
+            stability: StabilityLog(producer: producers.checkpoints, topic: configuration.stabilityTopic, logger: logger),
             router: registry,
             partitionOf: { Murmur2Partitioner.partition(forKey: $0.id, partitionCount: partitionCount) },
             logger: logger,

@@ -74,6 +74,8 @@ public struct WorkerConfiguration: Sendable {
 
     public var internalTopic: String { "\(applicationID)-internal" }
     public var checkpointTopic: String { "\(applicationID)-checkpoints" }
+    /// Partition P holds snapshots of key partition P: the whole partition as of one epoch.
+    public var snapshotTopic: String { "\(applicationID)-snapshots" }
     public var deadLetterTopic: String { "\(applicationID)-dead-letters" }
     /// One partition of marks: which epochs of the partitions of each worker are stable (see
     /// `StabilityTracker`). Recovery reads its end.
@@ -85,7 +87,8 @@ public struct WorkerConfiguration: Sendable {
         TransactionSettings(timeoutMilliseconds: transactionTimeoutMilliseconds, maxDeadlockRetries: maxDeadlockRetries,
                             deadlockDetectionIntervalMilliseconds: deadlockDetectionIntervalMilliseconds, logTopic: transactionLogTopic)
     }
-    /// The group whose committed offsets point at each partition's latest snapshot.
+    /// The group whose committed offsets on the snapshot topic point at each partition's latest
+    /// stable snapshot.
     var snapshotGroup: String { "\(applicationID)-snapshots" }
 }
 

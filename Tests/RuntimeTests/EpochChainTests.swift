@@ -29,15 +29,20 @@ private struct LogWriter {
         self.incarnation = incarnation
     }
 
-    /// Writes one epoch (a snapshot when asked), through the wire format.
-    mutating func epoch(dependsOn dependencies: [EpochRef] = [], stableThrough: Int64 = 0, snapshot: Bool = false) throws {
+    /// Writes one epoch, through the wire format; returns the partition's snapshot after it
+    /// (as the worker writes it to the snapshot topic).
+    @discardableResult
+    mutating func epoch(dependsOn dependencies: [EpochRef] = [], stableThrough: Int64 = 0) throws -> EpochRecord {
         core.process(.ingress(IngressRecord(topic: "in", key: Array("x".utf8), value: []),
                               position: InputPosition(topic: "in", offset: core.positions["in"] ?? 0)), now: 0)
-        var record = try #require(try core.closeEpoch(snapshot: snapshot)).record
+        var record = try #require(try core.closeEpoch()).record
         record.lineage = EpochLineage(incarnation: incarnation, previous: previous, dependencies: dependencies,
                                       stableThrough: stableThrough, stabilityOffset: 7)
         previous = EpochPosition(incarnation: incarnation, epoch: record.epoch)
         log.append(try EpochRecord(decoding: record.encoded()))
+        var snapshot = try core.image().record()
+        snapshot.lineage = record.lineage
+        return try EpochRecord(decoding: snapshot.encoded())
     }
 }
 
@@ -131,12 +136,13 @@ private func replay(_ log: [EpochRecord], markedStable: Int64) throws -> (epochs
         var writer = LogWriter()
         try writer.recover(1)
         try writer.epoch()
-        try writer.epoch(snapshot: true)
+        let snapshot = try writer.epoch()
         let snapshotAt = writer.log.count - 1
         try writer.epoch()
         try writer.recover(2, markedStable: 3)
         try writer.epoch()
-        let fromSnapshot = Array(writer.log[snapshotAt...])
+        let fromSnapshot = EpochChain.records(snapshot: snapshot, log: Array(writer.log[snapshotAt...]))
+        #expect(fromSnapshot.count == writer.log.count - snapshotAt, "the snapshot stands in for its own epoch's record")
         let replayed = try replay(fromSnapshot, markedStable: 0)
         #expect(replayed.epochs == ["1:2", "1:3", "2:4"])
         #expect(replayed.count == 4)

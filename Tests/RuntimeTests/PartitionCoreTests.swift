@@ -118,10 +118,12 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
     @Test func restoringTheLogRebuildsThePartition() throws {
         var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
         var log: [EpochRecord] = []
-        func close(snapshot: Bool = false) throws {
-            if let (record, _) = try core.closeEpoch(snapshot: snapshot) {
+        var snapshot: EpochRecord?
+        func close(snapshot takeSnapshot: Bool = false) throws {
+            if let (record, _) = try core.closeEpoch() {
                 log.append(try EpochRecord(decoding: record.encoded()))  // through the wire format
             }
+            if takeSnapshot { snapshot = try EpochRecord(decoding: core.image().record().encoded()) }
         }
         core.process(ingress("a1", "x", offset: 0), now: 1_000)
         core.process(ingress("a2", "later", offset: 1), now: 1_000)
@@ -136,7 +138,7 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
         try close()
 
         var restored = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
-        for record in log.drop(while: { !$0.isSnapshot }) { try restored.restore(record) }
+        for record in EpochChain.records(snapshot: snapshot, log: Array(log.dropFirst())) { try restored.restore(record) }
         #expect(try restored.state(count, of: Address(counter, "a1")) == nil, "deleted state stays deleted")
         #expect(try restored.state(count, of: Address(counter, "a2")) == 1)
         #expect(try restored.state(count, of: Address(counter, "a3")) == 2)
@@ -209,10 +211,11 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
             log.append(first)
             core.delivered(epoch: first.epoch, count: 1)  // the egress record; the message to partition 1 is not acknowledged
             #expect(core.hasChanges, "the delivery is recorded")
-            log.append(try #require(try core.closeEpoch(snapshot: snapshot)).record)
+            log.append(try #require(try core.closeEpoch()).record)
+            let image = snapshot ? try core.image().record() : nil
 
             var restored = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
-            for record in log.drop(while: { snapshot && !$0.isSnapshot }) {
+            for record in EpochChain.records(snapshot: image, log: snapshot ? [log[1]] : log) {
                 try restored.restore(try EpochRecord(decoding: record.encoded()))
             }
             let items = try #require(restored.unacknowledgedOutbox.first { $0.epoch == first.epoch }).items
@@ -230,8 +233,8 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
     @Test func outputFloorsRiseInEpochOrderAndSurviveRecovery() throws {
         var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
         var log: [EpochRecord] = []
-        func close(snapshot: Bool = false) throws -> EpochRecord {
-            let record = try EpochRecord(decoding: try #require(try core.closeEpoch(snapshot: snapshot)).record.encoded())
+        func close() throws -> EpochRecord {
+            let record = try EpochRecord(decoding: try #require(try core.closeEpoch()).record.encoded())
             log.append(record)
             return record
         }
@@ -254,9 +257,10 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
         #expect(restored.outputFloors == [out0: 10, out1: 3])
         #expect(restored.unacknowledgedOutbox.isEmpty)
 
-        #expect(try close(snapshot: true).outputFloors == [out0: 12, out1: 3], "a snapshot carries every floor")
+        let snapshot = try EpochRecord(decoding: core.image().record().encoded())
+        #expect(snapshot.outputFloors == [out0: 12, out1: 3], "a snapshot carries every floor")
         var fromSnapshot = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
-        try fromSnapshot.restore(try #require(log.last))
+        try fromSnapshot.restore(snapshot)
         #expect(fromSnapshot.outputFloors == [out0: 12, out1: 3])
     }
 

@@ -142,7 +142,7 @@ private struct Refused: CodedError {
         core.complete(calls[0], with: .reply(.result(RemoteResult())), now: 0)  // y leaves, z goes
         core.process(ingress("a", "w", offset: 3), now: 0)
         let second = try #require(try core.closeEpoch()).record
-        let snapshot = try #require(try core.closeEpoch(snapshot: true)).record
+        let snapshot = try core.image().record()
         func queued(after records: [EpochRecord]) throws -> [[String]] {
             var recovered = PartitionCore(partition: 0, application: application(), partitionOf: { _ in 0 })
             for record in records { try recovered.restore(try EpochRecord(decoding: record.encoded())) }

@@ -55,8 +55,11 @@ private enum TestApp {
 }
 
 /// Starts a worker of the test app, runs `body`, stops the worker.
-private func withWorker(_ id: String, _ body: () async throws -> Void) async throws {
-    let worker = InProcessWorker(TestApp.application(id: id), workerConfiguration(id))
+private func withWorker(_ id: String, configure: (inout WorkerConfiguration) -> Void = { _ in },
+                        _ body: () async throws -> Void) async throws {
+    var configuration = workerConfiguration(id)
+    configure(&configuration)
+    let worker = InProcessWorker(TestApp.application(id: id), configuration)
     var failure: (any Error)?
     do { try await body() } catch { failure = error }
     try await worker.stop()
@@ -190,6 +193,47 @@ extension WorkerSuites {
             #expect(out.records.map(\.valueText) == ["fired"], "fired exactly once")
             try await producer.shutdown()
             await out.close()
+        }
+
+        /// Snapshots are written while later epochs go on; a restart recovers from the latest
+        /// one the snapshot group points at, plus the epochs after it, and counts on from there.
+        @Test func aRestartRecoversFromTheLatestSnapshotAndTheEpochsAfterIt() async throws {
+            let id = Broker.uniqueID("snapshot-restart")
+            try await KafkaAdmin(configuration: .init(bootstrapServers: Broker.bootstrap)).createTopic("\(id)-greetings", partitions: 1)
+            let greetings = try TopicReader("\(id)-greetings", partitions: 1)
+            let producer = try Broker.producer()
+            let names = (0..<8).map { "n\($0)" }
+            // Round after round, each once the last is answered: every round is an epoch of its own.
+            func greet(rounds: Int) async throws {
+                for _ in 0..<rounds {
+                    let answered = greetings.records.count
+                    for name in names {
+                        try await producer.send(ProducerRecord(topic: "\(id)-requests", key: name, value: #"{"name":"\#(name)"}"#))
+                    }
+                    try await greetings.wait("a round of greetings") { $0.count >= answered + names.count }
+                }
+            }
+            let snapshotTopic = (0..<4).map { TopicPartition("\(id)-snapshots", Int32($0)) }
+            try await withWorker(id, configure: { $0.snapshotEveryEpochs = 3 }) {
+                try await greet(rounds: 12)
+                var index = KafkaConsumerConfiguration(bootstrapServers: Broker.bootstrap)
+                index.groupID = "\(id)-snapshots"
+                let probe = try KafkaConsumer(configuration: index)
+                try await eventually("a snapshot committed in every partition greeted") {
+                    let committed = (try? await probe.committed(snapshotTopic)) ?? []
+                    return committed.filter { $0.offset > 0 }.count >= Set(names.map { Murmur2Partitioner.partition(forKey: $0, partitionCount: 4) }).count
+                }
+                await probe.close()
+            }
+            try await withWorker(id) {
+                try await greet(rounds: 2)
+                try await greetings.waitUntilQuiet("the greetings")
+            }
+            let decoded = try greetings.records.map { try Message(bytes: $0.value ?? []).decode(Greeter.Greeting.self) }
+            #expect(Dictionary(grouping: decoded, by: \.name).mapValues { $0.map(\.seen) }
+                == Dictionary(uniqueKeysWithValues: names.map { ($0, Array(1...14)) }), "every count once, on from before the restart")
+            try await producer.shutdown()
+            await greetings.close()
         }
 
         @Test func badRecordsGoToTheDeadLetterTopicAndProcessingContinues() async throws {

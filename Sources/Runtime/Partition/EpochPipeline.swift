@@ -3,8 +3,7 @@ import StatefulFunctions
 /// A partition's closed epochs on their way out: each is sealed with its lineage when it
 /// closes, becomes durable when the checkpoint log has it, and is released once it is
 /// recorded stable (see `StabilityTracker`), in epoch order. This is the one place that
-/// decides when an epoch's outputs, its acknowledgements to local senders and its snapshot
-/// offset may go. The worker drives it with the answers of its checkpoint and stability logs;
+/// decides when an epoch's outputs and its acknowledgements to local senders may go. The worker drives it with the answers of its checkpoint and stability logs;
 /// the test harness and the test network, which have nothing to make durable, at once
 /// (`passThrough`).
 public struct EpochPipeline: Sendable {
@@ -15,8 +14,6 @@ public struct EpochPipeline: Sendable {
         public var acks: [LocalAck: Int]
         /// The incarnation of each local sender it applied messages of.
         public var senders: [Int32: UInt64]
-        /// Where it starts in the log, if it is a snapshot (known once durable).
-        public var snapshotOffset: Int64?
     }
 
     public let partition: Int32
@@ -73,10 +70,9 @@ public struct EpochPipeline: Sendable {
     }
 
     /// The checkpoint log has `epoch`: returns it with its dependencies, for the stability log.
-    public mutating func durable(_ epoch: Int64, snapshotOffset: Int64?) -> (epoch: EpochRef, dependencies: [EpochRef])? {
+    public mutating func durable(_ epoch: Int64) -> (epoch: EpochRef, dependencies: [EpochRef])? {
         notDurable -= 1
         guard closed[epoch] != nil else { return nil }
-        closed[epoch]!.snapshotOffset = snapshotOffset
         return (EpochRef(partition: partition, incarnation: incarnation, epoch: epoch), closed[epoch]!.record.lineage.dependencies)
     }
 
@@ -95,7 +91,7 @@ public struct EpochPipeline: Sendable {
     public mutating func passThrough(_ core: inout PartitionCore) throws(StatefulFunctionError) -> Closed? {
         guard let (record, acks) = try core.closeEpoch() else { return nil }
         let sealed = seal(record, acks: acks) { _ in [] }
-        _ = durable(sealed.epoch, snapshotOffset: nil)
+        _ = durable(sealed.epoch)
         return stable(through: sealed.epoch, offset: stabilityOffset).first
     }
 }

@@ -59,8 +59,8 @@ struct OutputFloors: Sendable {
     }
 
     /// What the checkpoint record of `epoch` carries: every floor, now and then; else none.
-    mutating func toRecord(epoch: Int64, snapshot: Bool) -> [OutputPartition: Int64] {
-        guard snapshot || grew || (rose && epoch - recordedAt >= Self.recordEvery) else { return [:] }
+    mutating func toRecord(epoch: Int64) -> [OutputPartition: Int64] {
+        guard grew || (rose && epoch - recordedAt >= Self.recordEvery) else { return [:] }
         recordedAt = epoch
         rose = false
         grew = false

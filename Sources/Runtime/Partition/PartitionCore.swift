@@ -69,7 +69,7 @@ public struct PartitionCore {
     /// The deadlock detector's state, used only by the partition of its address.
     var detector = DeadlockDetectorState()
 
-    private struct Entry {
+    struct Entry: Sendable {
         var state = AddressState()
         /// Values written in the open epoch, by their index in `state.names`: only those go into
         /// the checkpoint (an account's transfer rewrites its balance, not its other fields).
@@ -405,37 +405,27 @@ public struct PartitionCore {
             || !open.lockChanges.isEmpty || !open.dirtyCoordinators.isEmpty || !remote.dirty.isEmpty
     }
 
-    /// Ends the open epoch: returns its checkpoint record (the whole partition when `snapshot`)
-    /// and the acknowledgements to send to local senders once the record is durable. The caller
-    /// releases `record.ownOutbox` after the record is durable, and reports each delivery
-    /// through `acknowledge`.
-    public mutating func closeEpoch(snapshot: Bool = false) throws(StatefulFunctionError) -> (record: EpochRecord, acks: [LocalAck: Int])? {
-        guard hasChanges || snapshot else { return nil }
+    /// Ends the open epoch: returns its checkpoint record and the acknowledgements to send to
+    /// local senders once the record is durable. The caller releases `record.ownOutbox` after
+    /// the record is durable, and reports each delivery through `acknowledge`.
+    public mutating func closeEpoch() throws(StatefulFunctionError) -> (record: EpochRecord, acks: [LocalAck: Int])? {
+        guard hasChanges else { return nil }
         var stateChanges: [EpochRecord.StateChange] = []
-        if snapshot {
-            for (address, entry) in entries {
-                for (name, cell) in zip(entry.state.names, entry.state.cells) {
-                    stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
-                }
-            }
-        }
-        let transactionChanges = try transactionStateChanges(snapshot: snapshot)
+        let transactionChanges = try transactionStateChanges()
         // One lookup per dirty address: indices stay valid until an entry is removed, so the
         // emptied entries are removed last.
         var emptied: [Address] = []
         for address in open.dirty {
             guard let index = entries.index(forKey: address) else { continue }
-            if !snapshot {
-                let entry = entries.values[index]
-                // Deletions first: a name deleted and then written again ends with its value.
-                for name in entry.deletedNames {
-                    stateChanges.append(.init(address: address, name: name, value: nil))
-                }
-                for (index, (name, cell)) in zip(entry.state.names, entry.state.cells).enumerated() where entry.isChanged(index) {
-                    stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
-                }
+            let entry = entries.values[index]
+            // Deletions first: a name deleted and then written again ends with its value.
+            for name in entry.deletedNames {
+                stateChanges.append(.init(address: address, name: name, value: nil))
             }
-            if entries.values[index].state.isEmpty {
+            for (index, (name, cell)) in zip(entry.state.names, entry.state.cells).enumerated() where entry.isChanged(index) {
+                stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
+            }
+            if entry.state.isEmpty {
                 emptied.append(address)
             } else {
                 entries.values[index].changed = 0
@@ -445,20 +435,12 @@ public struct PartitionCore {
         for address in emptied { entries[address] = nil }
         let items = open.outbox
         if !items.isEmpty { unacknowledged[epoch] = (items, items.count) }
-        var outboxByEpoch: [(epoch: Int64, items: [OutboxItem])] = []
-        if snapshot {
-            outboxByEpoch = unacknowledged.sorted { $0.key < $1.key }.map { ($0.key, $0.value.items) }
-        } else if !items.isEmpty {
-            outboxByEpoch = [(epoch, items)]
-        }
         let record = EpochRecord(
-            partition: partition, epoch: epoch, isSnapshot: snapshot, states: stateChanges, transactions: transactionChanges,
-            timersAdded: (snapshot ? Array(timers.timers.keys).sorted() : open.timersAdded).compactMap { timers.timers[$0] },
-            timersRemoved: snapshot ? [] : open.timersRemoved,
-            positions: positions, applied: applied, sent: sent, outbox: outboxByEpoch, delivered: open.deliveriesToRecord,
-            completedThrough: completedThrough, nextTimerSequence: nextTimerSequence,
-            outputFloors: floors.toRecord(epoch: epoch, snapshot: snapshot),
-            remoteQueues: remote.takeChanges(snapshot: snapshot)
+            partition: partition, epoch: epoch, isSnapshot: false, states: stateChanges, transactions: transactionChanges,
+            timersAdded: open.timersAdded.compactMap { timers.timers[$0] }, timersRemoved: open.timersRemoved,
+            positions: positions, applied: applied, sent: sent, outbox: items.isEmpty ? [] : [(epoch, items)],
+            delivered: open.deliveriesToRecord, completedThrough: completedThrough, nextTimerSequence: nextTimerSequence,
+            outputFloors: floors.toRecord(epoch: epoch), remoteQueues: remote.takeChanges()
         )
         flushLocalAcks()
         let acks = open.localAcks
@@ -509,20 +491,26 @@ public struct PartitionCore {
     /// epochs in `unacknowledgedOutbox` (where recovery looks for those the broker has).
     public var outputFloors: [OutputPartition: Int64] { floors.offsets }
 
-    /// The lock and coordinator entries to checkpoint: those changed in the open epoch, or all.
-    private func transactionStateChanges(snapshot: Bool) throws(StatefulFunctionError) -> [EpochRecord.TransactionStateChange] {
+    /// The lock and coordinator entries the open epoch changed, for its checkpoint record.
+    private func transactionStateChanges() throws(StatefulFunctionError) -> [EpochRecord.TransactionStateChange] {
         var changes: [EpochRecord.TransactionStateChange] = []
-        if snapshot {
-            for (address, entry) in locks { changes.append(.init(kind: .lock, address: address, value: try entry.encoded())) }
-        } else {
-            for (address, lockChanges) in open.lockChanges {
-                changes.append(.init(kind: .lockChanges, address: address, value: try LockChange.encoded(lockChanges)))
-            }
+        for (address, lockChanges) in open.lockChanges {
+            changes.append(.init(kind: .lockChanges, address: address, value: try LockChange.encoded(lockChanges)))
         }
-        for address in snapshot ? Array(coordinators.keys) : Array(open.dirtyCoordinators) {
+        for address in open.dirtyCoordinators {
             changes.append(.init(kind: .coordinator, address: address, value: coordinators[address]?.encoded()))
         }
         return changes
+    }
+
+    /// The whole partition as the last closed epoch left it, for a snapshot (see
+    /// `PartitionImage`). Call it right after `closeEpoch`: it describes the epoch before the open one.
+    public func image() -> PartitionImage {
+        PartitionImage(
+            partition: partition, epoch: epoch - 1, entries: entries, locks: locks, coordinators: coordinators,
+            timers: timers.timers.keys.sorted().compactMap { timers.timers[$0] }, positions: positions, applied: applied,
+            sent: sent, outbox: unacknowledgedOutbox, completedThrough: completedThrough, nextTimerSequence: nextTimerSequence,
+            outputFloors: floors.offsets, remoteQueues: remote.queues)
     }
 
     /// Moves `completedThrough` over every fully acknowledged epoch before the open one.

@@ -163,12 +163,9 @@ struct RemoteCalls {
         if (queues[address]?.waiting ?? 0) >= bound { overfull.insert(address) } else { overfull.remove(address) }
     }
 
-    /// The open epoch's changes for its checkpoint record (every queue whole, for a snapshot).
-    mutating func takeChanges(snapshot: Bool) -> [RemoteQueueChange] {
+    /// The open epoch's changes for its checkpoint record.
+    mutating func takeChanges() -> [RemoteQueueChange] {
         defer { dirty = [:] }
-        if snapshot {
-            return queues.map { RemoteQueueChange(address: $0.key, removed: 0, appended: $0.value.invocations) }
-        }
         return dirty.map { address, delta in
             let invocations = queues[address]?.invocations ?? []
             return RemoteQueueChange(address: address, removed: delta.removed,

@@ -25,6 +25,13 @@ public enum EpochChain {
         return (incarnation, offset)
     }
 
+    /// What recovery reads, in order: the snapshot it starts from (if any), then the log from
+    /// the record of the snapshot's epoch on, without that record (the snapshot holds it).
+    public static func records(snapshot: EpochRecord?, log: [EpochRecord]) -> [EpochRecord] {
+        guard let snapshot else { return log }
+        return [snapshot] + log.filter { $0.epoch != snapshot.epoch || $0.lineage.incarnation != snapshot.lineage.incarnation }
+    }
+
     /// The records to replay, in order: the snapshot `records` start with (if any), then the
     /// valid epochs after it. `markedStable` is the highest epoch of the last incarnation that
     /// the stability log marks stable.
