@@ -31,7 +31,7 @@ struct StatefunWorker: AsyncParsableCommand {
     @Option(help: "Application id: consumer group and topic prefix (default: the module's consumerGroupId, else the application's name).")
     var applicationID: String?
     @Option(help: "Key partitions (fixed for the life of the application).") var partitions = 8
-    @Option(help: "Minimum milliseconds between two checkpoints of a partition.") var checkpointInterval = 5
+    @Option(help: "Minimum milliseconds between two checkpoints of a partition while one is being written.") var checkpointInterval = 5
     @Option(help: "A full snapshot every this many epochs.") var snapshotEvery = 2_000
     @Option(help: "Milliseconds outputs wait to fill a batch (linger.ms of the output producer).") var outputLinger = 20
     @Option(help: "Unprocessed input records per partition before its inputs pause.") var maxBuffered = 20_000

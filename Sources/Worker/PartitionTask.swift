@@ -435,13 +435,14 @@ final class PartitionTask: Sendable {
             group.addTask { try? await producer.send(remote) }
         }
 
-        /// Closes the open epoch when it has changes, the interval has passed and at most one
-        /// epoch is being written; stopping closes at once. Every `snapshotEveryEpochs` epochs,
+        /// Closes the open epoch when it has changes and no epoch is being written, or one is and
+        /// the interval has passed; stopping closes at once. Every `snapshotEveryEpochs` epochs,
         /// a snapshot of the partition follows the epoch's record.
         mutating func maybeCloseEpoch(group: inout ThrowingDiscardingTaskGroup<any Error>) throws {
             guard core.hasChanges, epochs.notDurable < 2 else { return }
             let now = Self.monotonicMilliseconds()
-            guard stopSignals.isEmpty == false || now - lastClose >= UInt64(configuration.checkpointIntervalMilliseconds) else { return }
+            guard stopSignals.isEmpty == false || epochs.notDurable == 0
+                || now - lastClose >= UInt64(configuration.checkpointIntervalMilliseconds) else { return }
             handOverLocal()
             guard let closed = try core.closeEpoch() else { return }
             closedEpochs += 1

@@ -14,9 +14,11 @@ public struct WorkerConfiguration: Sendable {
     /// Key partitions P: an address belongs to partition murmur2(id) mod P. Fixed for the
     /// life of an application (its topics are created with it). Default 8.
     public var partitions = 8
-    /// Minimum time between two checkpoints of a partition, in milliseconds. At most two epochs
-    /// of a partition are being written at once, so under load epochs grow instead of queueing.
-    /// Outputs leave a partition after its epoch is durable. Default 5 ms.
+    /// Minimum time between two checkpoints of a partition while one is being written, in
+    /// milliseconds. An epoch with changes closes at once when none of the partition's epochs is
+    /// being written, so at low load nothing waits for the interval; under load, epochs grow
+    /// instead of queueing (at most two are being written at once). Outputs leave a partition
+    /// after its epoch is durable. Default 5 ms.
     public var checkpointIntervalMilliseconds = 5
     /// A partition writes a full snapshot every this many epochs, bounding recovery. Default 2,000.
     public var snapshotEveryEpochs = 2_000
