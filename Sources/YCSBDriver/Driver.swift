@@ -39,9 +39,17 @@ struct Driver: AsyncParsableCommand {
     @Option(help: "Search: seconds per step.") var stepSeconds = 10
     @Option(help: "Search: a step whose p99 exceeds this many milliseconds is not sustained.") var maxP99: Double = 1_000
     @Option(help: "Directory for results.json, the CSV and the SVG chart.") var output = "ycsb-results"
-    @Option(help: "Milliseconds requests wait to fill a batch (linger.ms of the requests producer).") var linger = 20
+    @Option(help: ArgumentHelp("Milliseconds requests wait to fill a batch (linger.ms of the requests producer).",
+                               discussion: "Default: by --rate, 5 up to 2,000 requests/s and 1 more per 400/s above, at most 20 (a search: by its first step)."))
+    var linger: Int?
     @Option(help: "Serve Prometheus metrics on this port, at /metrics: requests, responses by status, latencies (off unless given).")
     var metricsPort: Int?
+
+    /// Lingering makes fewer, larger batches of requests, which the local broker's fetch pays
+    /// for per batch, but every request waits for it. At low rates the broker has CPU to spare
+    /// for the batches of a short linger; as the rate grows, the linger grows with it, so that
+    /// the batches per second stay bounded where the broker's CPU matters most.
+    static func linger(forRate rate: Int) -> Int { min(20, max(5, rate / 400)) }
 
     func validate() throws {
         guard read + update + transfer == 100, read >= 0, update >= 0, transfer >= 0 else {
@@ -51,7 +59,7 @@ struct Driver: AsyncParsableCommand {
         guard ["2pc", "saga"].contains(`protocol`) else { throw ValidationError("--protocol is 2pc or saga") }
         guard (0...100).contains(refused) else { throw ValidationError("--refused is a percentage") }
         guard records >= 2, rate > 0, seconds > 0 else { throw ValidationError("--records >= 2, --rate and --seconds > 0") }
-        guard linger >= 0 else { throw ValidationError("--linger must be at least 0, got \(linger)") }
+        if let linger, linger < 0 { throw ValidationError("--linger must be at least 0, got \(linger)") }
         if let metricsPort, !(0...65_535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be a port number, got \(metricsPort)")
         }
@@ -67,9 +75,7 @@ struct Driver: AsyncParsableCommand {
         }
         defer { metrics?.cancel() }
         let tracker = try await ResponseTracker.start(kafka, topic: responsesTopic)
-        // Lingering makes fewer, larger batches of requests, which the local broker's fetch
-        // pays for per batch.
-        let producer = try KafkaProducer(configuration: kafka.producer(lingerMilliseconds: linger))
+        let producer = try KafkaProducer(configuration: kafka.producer(lingerMilliseconds: linger ?? Self.linger(forRate: rate)))
         let client = Client(producer: producer, tracker: tracker, topic: requestsTopic, kafka: kafka)
         let keys = (0..<records).map { "user\($0)" }
 
