@@ -37,22 +37,14 @@ struct CheckpointLog: Sendable {
     /// topic; `logOffset` is where that epoch's record starts in the checkpoint log. Returns the
     /// snapshot's offset, to commit once its epoch is stable (`commitSnapshot`).
     func writeSnapshot(_ image: PartitionImage, lineage: EpochLineage, logOffset: Int64) async throws -> Int64 {
-        // Encoding megabytes takes a while: on a thread of its own, not one of the few that run
-        // every partition's loop.
-        let chunks = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global(qos: .utility).async { [configuration] in
-                continuation.resume(with: Result {
-                    var record = try image.record()
-                    record.lineage = lineage
-                    return Self.chunks(of: record, topic: configuration.snapshotTopic, size: configuration.checkpointChunkBytes,
-                                       headers: [KafkaHeader(key: Self.logOffsetHeader, value: "\(logOffset)")])
-                })
-            }
-        }
+        var record = try image.record()
+        record.lineage = lineage
+        let chunks = Self.chunks(of: record, topic: configuration.snapshotTopic, size: configuration.checkpointChunkBytes,
+                                 headers: [KafkaHeader(key: Self.logOffsetHeader, value: "\(logOffset)")])
         let first = try await snapshotProducer.produce([chunks[0]])
         let rest = try await snapshotProducer.produce(Array(chunks.dropFirst()))
         guard let offset = try await first.acknowledged()?.offset else {
-            throw KafkaError(.retriable, "snapshot of epoch \(image.epoch) acknowledged without an offset")
+            throw KafkaError(.retriable, "snapshot of epoch \(record.epoch) acknowledged without an offset")
         }
         try await rest.acknowledged()
         return offset
