@@ -26,28 +26,33 @@ struct CheckpointLog: Sendable {
     /// Hands `record`'s chunks to the producer, after those of every record handed over before,
     /// so that the log holds epochs in order; the returned write tells when they are durable.
     func enqueue(_ record: EpochRecord) async throws(KafkaError) -> CheckpointWrite {
-        let chunks = Self.chunks(of: record, topic: configuration.checkpointTopic, size: configuration.checkpointChunkBytes)
-        // The first chunk on its own: its offset is where a snapshot of this epoch resumes the log.
-        let first = try await producer.produce([chunks[0]])
-        let rest = try await producer.produce(Array(chunks.dropFirst()))
-        return CheckpointWrite(first: first, rest: rest)
+        // Its offset is where a snapshot of this epoch resumes the log.
+        try await Self.write(Self.chunks(of: record, topic: configuration.checkpointTopic, size: configuration.checkpointChunkBytes),
+                             through: producer)
     }
 
     /// Encodes `image` (with `lineage`, that of the epoch it shows) and writes it to the snapshot
-    /// topic; `logOffset` is where that epoch's record starts in the checkpoint log. Returns the
-    /// snapshot's offset, to commit once its epoch is stable (`commitSnapshot`).
-    func writeSnapshot(_ image: PartitionImage, lineage: EpochLineage, logOffset: Int64) async throws -> Int64 {
+    /// topic; `logOffset` is where that epoch's record starts in the checkpoint log (nil if the
+    /// broker did not say: then no snapshot). Returns the snapshot's offset, to commit once its
+    /// epoch is stable (`commitSnapshot`).
+    func writeSnapshot(_ image: PartitionImage, lineage: EpochLineage, logOffset: Int64?) async throws -> Int64 {
+        guard let logOffset else { throw KafkaError(.retriable, "epoch \(image.epoch) acknowledged without an offset") }
         var record = try image.record()
         record.lineage = lineage
         let chunks = Self.chunks(of: record, topic: configuration.snapshotTopic, size: configuration.checkpointChunkBytes,
                                  headers: [KafkaHeader(key: Self.logOffsetHeader, value: "\(logOffset)")])
-        let first = try await snapshotProducer.produce([chunks[0]])
-        let rest = try await snapshotProducer.produce(Array(chunks.dropFirst()))
-        guard let offset = try await first.acknowledged()?.offset else {
+        guard let offset = try await Self.write(chunks, through: snapshotProducer).durable() else {
             throw KafkaError(.retriable, "snapshot of epoch \(record.epoch) acknowledged without an offset")
         }
-        try await rest.acknowledged()
         return offset
+    }
+
+    /// Hands `chunks` to `producer`, the first on its own, so that its offset is where the
+    /// record starts.
+    private static func write(_ chunks: [ProducerRecord], through producer: KafkaProducer) async throws(KafkaError) -> CheckpointWrite {
+        let first = try await producer.produce([chunks[0]])
+        let rest = try await producer.produce(Array(chunks.dropFirst()))
+        return CheckpointWrite(first: first, rest: rest)
     }
 
     /// `record` encoded, in chunks of at most `size` bytes for partition `record.partition` of `topic`.

@@ -465,8 +465,8 @@ final class PartitionTask: Sendable {
                 return try await log.enqueue(record)
             }
             lastEnqueue = enqueue
-            let image = takeSnapshotIfDue()
-            group.addTask { [record, logger = deps.logger] in
+            let image = takeSnapshotIfDue(), logger = deps.logger
+            group.addTask { [record] in
                 let logOffset: Int64?
                 do {
                     logOffset = try await enqueue.value.durable()
@@ -476,18 +476,22 @@ final class PartitionTask: Sendable {
                     mailbox.post(.failed("checkpoint of epoch \(record.epoch) not written: \(error)"))
                     return
                 }
-                guard let image else { return }
-                // Encoded and written off the loop, while later epochs go on.
-                do {
-                    guard let logOffset else { throw KafkaError(.retriable, "epoch \(record.epoch) acknowledged without an offset") }
-                    let offset = try await log.writeSnapshot(image, lineage: record.lineage, logOffset: logOffset)
-                    mailbox.post(.snapshot(epoch: record.epoch, offset: offset))
-                } catch {
-                    logger.warning("snapshot not written: recovery starts from an earlier one", metadata: [
-                        "statefun.partition": "\(record.partition)", "statefun.epoch": "\(record.epoch)", "statefun.error": "\(error)",
-                    ])
-                    mailbox.post(.snapshot(epoch: record.epoch, offset: nil))
-                }
+                if let image { await Self.writeSnapshot(image, of: record, logOffset: logOffset, log: log, mailbox: mailbox, logger: logger) }
+            }
+        }
+
+        /// Writes the snapshot of `record`'s epoch, off the loop while later epochs go on, and
+        /// tells the loop where it is (or that it could not be written).
+        static func writeSnapshot(_ image: PartitionImage, of record: EpochRecord, logOffset: Int64?, log: CheckpointLog,
+                                  mailbox: Mailbox<Event>, logger: Logger) async {
+            do {
+                let offset = try await log.writeSnapshot(image, lineage: record.lineage, logOffset: logOffset)
+                mailbox.post(.snapshot(epoch: record.epoch, offset: offset))
+            } catch {
+                logger.warning("snapshot not written: recovery starts from an earlier one", metadata: [
+                    "statefun.partition": "\(record.partition)", "statefun.epoch": "\(record.epoch)", "statefun.error": "\(error)",
+                ])
+                mailbox.post(.snapshot(epoch: record.epoch, offset: nil))
             }
         }
 

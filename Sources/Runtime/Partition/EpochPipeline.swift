@@ -3,9 +3,9 @@ import StatefulFunctions
 /// A partition's closed epochs on their way out: each is sealed with its lineage when it
 /// closes, becomes durable when the checkpoint log has it, and is released once it is
 /// recorded stable (see `StabilityTracker`), in epoch order. This is the one place that
-/// decides when an epoch's outputs and its acknowledgements to local senders may go. The worker drives it with the answers of its checkpoint and stability logs;
-/// the test harness and the test network, which have nothing to make durable, at once
-/// (`passThrough`).
+/// decides when an epoch's outputs and its acknowledgements to local senders may go. The
+/// worker drives it with the answers of its checkpoint and stability logs; the test harness
+/// and the test network, which have nothing to make durable, at once (`passThrough`).
 public struct EpochPipeline: Sendable {
     /// A closed epoch, kept until it is recorded stable.
     public struct Closed: Sendable {
