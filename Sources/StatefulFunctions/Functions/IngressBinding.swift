@@ -1,5 +1,3 @@
-import Foundation
-
 /// How records of an ingress topic become invocations: of one function type with an id taken
 /// from the record, or of any address a custom router picks.
 public struct IngressBinding: Sendable {
@@ -47,7 +45,7 @@ public struct IngressBinding: Sendable {
     /// The invocation for `record`, or why it cannot be one.
     public func route(_ record: IngressRecord) -> Result<(Address, Message), DeadLetterReason> {
         let payload = record.value ?? []
-        if codec == .json, (try? JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])) == nil {
+        if codec == .json, !JSONSyntax.isValid(payload) {
             return .failure(.undecodable("the value is not JSON"))
         }
         guard let address = target(record) else { return .failure(.missingID) }
