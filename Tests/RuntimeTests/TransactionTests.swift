@@ -55,6 +55,36 @@ import Testing
         expectQuiet(network)
     }
 
+    /// A transaction that starts and ends within one epoch leaves no lock, coordinator or timer
+    /// entry in that epoch's record, and recovery from such records is exact; one that spans
+    /// epochs records its entries.
+    @Test func aTransactionWithinOneEpochLeavesNoTransactionStateInItsRecord() throws {
+        var single = TestNetwork(bank, partitions: 1)
+        try open(&single, ["a": 100, "b": 5])
+        try transfer(&single, "t1", "a", "b", 30)
+        single.run()
+        let record = try #require(single.log[0]?.last)
+        #expect(record.transactions.isEmpty)
+        #expect(record.timersAdded.isEmpty && record.timersRemoved.isEmpty)
+        #expect(record.states.count == 2, "both balances")
+        try single.restart(0)
+        #expect(try balances(single, ["a", "b"]) == [70, 35])
+        try transfer(&single, "t2", "a", "b", 10)
+        single.run()
+        #expect(try balances(single, ["a", "b"]) == [60, 45])
+        expectQuiet(single)
+
+        var spread = TestNetwork(bank, partitions: 3, placement: ["a": 0, "b": 1, "t1": 2])
+        try open(&spread, ["a": 100, "b": 5])
+        try transfer(&spread, "t1", "a", "b", 30)
+        spread.run()
+        #expect(spread.log[0]!.contains { $0.transactions.contains { $0.kind == .lockChanges } }, "a's lock is held across epochs")
+        #expect(spread.log[2]!.contains { $0.transactions.contains { $0.kind == .coordinator } }, "t1 runs across epochs")
+        #expect(spread.log[2]!.contains { !$0.timersAdded.isEmpty }, "t1's timeout is set in one epoch")
+        try spread.restart(2)
+        expectQuiet(spread)
+    }
+
     @Test func insufficientFundsLeavesBothBalances() throws {
         var network = TestNetwork(bank, partitions: 3, placement: ["a": 0, "b": 1, "t1": 2])
         try open(&network, ["a": 10, "b": 5])

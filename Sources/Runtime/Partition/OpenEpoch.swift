@@ -19,6 +19,11 @@ struct OpenEpoch {
     /// The changes of lock entries, and the coordinator entries changed.
     var lockChanges: [Address: [LockChange]] = [:]
     var dirtyCoordinators: Set<Address> = []
+    /// Lock and coordinator entries that did not exist when the epoch first changed them:
+    /// those gone again at its close are left out of its record (a transaction that starts and
+    /// ends within one epoch leaves nothing to replay).
+    var newLocks: Set<Address> = []
+    var newCoordinators: Set<Address> = []
     /// Messages applied per local sender epoch, acknowledged once this epoch is stable.
     var localAcks: [LocalAck: Int] = [:]
     /// Messages arrive in runs from one sender epoch: the current run is counted without hashing.

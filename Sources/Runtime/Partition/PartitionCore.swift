@@ -437,7 +437,7 @@ public struct PartitionCore {
         if !items.isEmpty { unacknowledged[epoch] = (items, items.count) }
         let record = EpochRecord(
             partition: partition, epoch: epoch, isSnapshot: false, states: stateChanges, transactions: transactionChanges,
-            timersAdded: open.timersAdded.compactMap { timers.timers[$0] }, timersRemoved: open.timersRemoved,
+            timersAdded: open.timersAdded.compactMap { timers.timers[$0] }, timersRemoved: timersRemovedToRecord(),
             positions: positions, applied: applied, sent: sent, outbox: items.isEmpty ? [] : [(epoch, items)],
             delivered: open.deliveriesToRecord, completedThrough: completedThrough, nextTimerSequence: nextTimerSequence,
             outputFloors: floors.toRecord(epoch: epoch), remoteQueues: remote.takeChanges()
@@ -448,6 +448,13 @@ public struct PartitionCore {
         epoch += 1
         open = OpenEpoch()
         return (record, acks)
+    }
+
+    /// The timers the open epoch removed, less those it added itself (its record never has them).
+    private func timersRemovedToRecord() -> [Int64] {
+        guard !open.timersRemoved.isEmpty, !open.timersAdded.isEmpty else { return open.timersRemoved }
+        let added = Set(open.timersAdded)
+        return open.timersRemoved.filter { !added.contains($0) }
     }
 
     private mutating func countLocalAck(_ ack: LocalAck) {
@@ -491,14 +498,17 @@ public struct PartitionCore {
     /// epochs in `unacknowledgedOutbox` (where recovery looks for those the broker has).
     public var outputFloors: [OutputPartition: Int64] { floors.offsets }
 
-    /// The lock and coordinator entries the open epoch changed, for its checkpoint record.
+    /// The lock and coordinator entries the open epoch changed, for its checkpoint record; not
+    /// those it created and removed again.
     private func transactionStateChanges() throws(StatefulFunctionError) -> [EpochRecord.TransactionStateChange] {
         var changes: [EpochRecord.TransactionStateChange] = []
-        for (address, lockChanges) in open.lockChanges {
+        for (address, lockChanges) in open.lockChanges where locks[address] != nil || !open.newLocks.contains(address) {
             changes.append(.init(kind: .lockChanges, address: address, value: try LockChange.encoded(lockChanges)))
         }
         for address in open.dirtyCoordinators {
-            changes.append(.init(kind: .coordinator, address: address, value: coordinators[address]?.encoded()))
+            let entry = coordinators[address]
+            if entry == nil, open.newCoordinators.contains(address) { continue }
+            changes.append(.init(kind: .coordinator, address: address, value: entry?.encoded()))
         }
         return changes
     }

@@ -39,6 +39,7 @@ extension PartitionCore {
             ref: TransactionRef(id: id, attempt: 1), coordinator: coordinator, priority: TransactionPriority(startedAt: now, id: id),
             transactionProtocol: spec.transactionProtocol, caller: caller, request: request, invocations: plan.invocations,
             results: Array(repeating: nil, count: plan.invocations.count))
+        if coordinators[coordinator] == nil, !open.dirtyCoordinators.contains(coordinator) { open.newCoordinators.insert(coordinator) }
         coordinators[coordinator, default: CoordinatorEntry()].active = transaction
         open.dirtyCoordinators.insert(coordinator)
         if let unknown = plan.invocations.first(where: { application.binding(for: $0.address.type) == nil }) {

@@ -107,6 +107,7 @@ extension PartitionCore {
     /// Changes the lock entry of `address` (dropping it once free) and records the change for
     /// the checkpoint: an epoch stores the changes of a lock, not the whole queue again.
     mutating func changeLock(at address: Address, _ change: LockChange) {
+        if locks[address] == nil, open.lockChanges[address] == nil { open.newLocks.insert(address) }
         locks[address, default: LockEntry()].apply(change)
         open.lockChanges[address, default: []].append(change)
         if locks[address]!.isFree { locks[address] = nil }
