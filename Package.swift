@@ -116,7 +116,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "InvocationThroughput",
-            dependencies: ["Runtime", "StatefulFunctions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Runtime", "StatefulFunctions", "YCSB", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/InvocationThroughput"
         ),
         .executableTarget(

@@ -2,11 +2,17 @@ import ArgumentParser
 import Foundation
 import Runtime
 import StatefulFunctions
+import YCSB
 
 /// In-process invocation throughput of a trivial stateful function (a counter), through the
 /// engine's partition logic, no broker: messages in, state updated, an epoch closed (dirty
 /// state encoded for the checkpoint) every `epochSize` invocations. Printed next to the same
 /// counting done on a plain dictionary in the same run.
+///
+/// Then YCSB requests as the worker gets them (JSON ingress records), on one partition with
+/// 10,000 accounts, epochs closed and their records encoded every `epochSize` requests: 2PC
+/// and saga transfers, next to single-account updates, the same application's request without
+/// a transaction.
 @main
 struct InvocationThroughput: ParsableCommand {
     @Option(help: "Invocations per run.") var invocations = 2_000_000
@@ -54,6 +60,57 @@ struct InvocationThroughput: ParsableCommand {
         print(String(format: "| baseline: dictionary increment | %.0f | %.0f-%.0f |", baseline, baselineRates.min()!, baselineRates.max()!))
         print(String(format: "engine / baseline: %.3f; target 1,000,000/s on one core: %@", engine / baseline,
                      engine >= 1_000_000 ? "met" : "NOT met"))
+        try transfers()
+    }
+
+    /// YCSB requests per second through one partition: 2PC transfers, saga transfers and
+    /// updates, each kind in its own run, the kinds taking turns in every round.
+    func transfers() throws {
+        let kinds = ["2pc", "saga", "update"]
+        let requests = invocations / 20
+        var rates: [String: [Double]] = [:]
+        for _ in 0..<rounds {
+            for kind in kinds {
+                var core = PartitionCore(partition: 0, application: YCSB.application(), partitionOf: { _ in 0 })
+                var offset: Int64 = 0
+                // As the worker does: each record processed, and every `epochSize` records an epoch closed
+                // and its record encoded; every output then counts as delivered at once.
+                func feed(_ request: (key: [UInt8], value: [UInt8])) throws {
+                    let record = IngressRecord(topic: YCSB.requestsTopic, key: request.key, value: request.value)
+                    core.process(.ingress(record, position: InputPosition(topic: YCSB.requestsTopic, offset: offset)), now: 0)
+                    offset += 1
+                    guard offset % Int64(epochSize) == 0, let (closed, _) = try core.closeEpoch() else { return }
+                    _ = closed.encoded()
+                    core.acknowledge(epoch: closed.epoch, count: closed.ownOutbox.count)
+                }
+                let encoder = JSONEncoder()
+                func encoded(_ request: YCSB.Request) throws -> (key: [UInt8], value: [UInt8]) {
+                    (Array(request.recordKey.utf8), Array(try encoder.encode(request)))
+                }
+                for key in 0..<10_000 { try feed(try encoded(YCSB.Request(request_id: "load-\(key)", op: "insert", key: "user\(key)"))) }
+                // Encoded beforehand: the client's encoding is not the engine's work.
+                let batch = try (0..<requests).map { index in
+                    let from = index * 7_919 % 10_000, to = (from + 1 + index % 9_999) % 10_000
+                    return try encoded(kind == "update"
+                        ? YCSB.Request(request_id: "r\(index)", op: "update", key: "user\(from)", fields: ["field0": "v\(index)"])
+                        : YCSB.Request(request_id: "r\(index)", op: "transfer", from: "user\(from)", to: "user\(to)", amount: 1,
+                                       protocol: kind))
+                }
+                let start = ContinuousClock.now
+                for request in batch { try feed(request) }
+                rates[kind, default: []].append(rate(requests, since: start))
+                precondition(core.busyCoordinatorCount == 0 && core.lockedAddressCount == 0, "a transfer did not finish")
+            }
+        }
+        print("")
+        print("| YCSB request, 1 partition, 10,000 accounts | requests/s | range |")
+        print("|---|---|---|")
+        for kind in kinds {
+            let name = kind == "update" ? "update (baseline: no transaction)" : "transfer, \(kind)"
+            print(String(format: "| %@ | %.0f | %.0f-%.0f |", name, median(rates[kind]!), rates[kind]!.min()!, rates[kind]!.max()!))
+        }
+        let update = median(rates["update"]!)
+        print(String(format: "2PC / update: %.3f; saga / update: %.3f", median(rates["2pc"]!) / update, median(rates["saga"]!) / update))
     }
 
     func rate(_ count: Int, since start: ContinuousClock.Instant) -> Double {

@@ -56,10 +56,11 @@ import Testing
     }
 
     /// A transaction that starts and ends within one epoch leaves no lock, coordinator or timer
-    /// entry in that epoch's record, and recovery from such records is exact; one that spans
-    /// epochs records its entries.
+    /// entry in that epoch's record, and only its outcome on the log topic; recovery from such
+    /// records is exact. One that spans epochs records its entries.
     @Test func aTransactionWithinOneEpochLeavesNoTransactionStateInItsRecord() throws {
-        var single = TestNetwork(bank, partitions: 1)
+        struct Step: Decodable { var state: String }
+        var single = TestNetwork(bank, partitions: 1, settings: TransactionSettings(logTopic: "log"))
         try open(&single, ["a": 100, "b": 5])
         try transfer(&single, "t1", "a", "b", 30)
         single.run()
@@ -67,6 +68,8 @@ import Testing
         #expect(record.transactions.isEmpty)
         #expect(record.timersAdded.isEmpty && record.timersRemoved.isEmpty)
         #expect(record.states.count == 2, "both balances")
+        let steps = try single.egress.filter { $0.topic == "log" }.map { try JSONDecoder().decode(Step.self, from: Data($0.value ?? [])) }
+        #expect(steps.map(\.state) == ["committed"])
         try single.restart(0)
         #expect(try balances(single, ["a", "b"]) == [70, 35])
         try transfer(&single, "t2", "a", "b", 10)

@@ -24,6 +24,10 @@ struct OpenEpoch {
     /// ends within one epoch leaves nothing to replay).
     var newLocks: Set<Address> = []
     var newCoordinators: Set<Address> = []
+    /// Transaction-log records of transactions started in this epoch, written at its close
+    /// unless the transaction ended first (nil), by coordinator.
+    var startLogs: [EgressRecord?] = []
+    var pendingStarts: [Address: Int] = [:]
     /// Messages applied per local sender epoch, acknowledged once this epoch is stable.
     var localAcks: [LocalAck: Int] = [:]
     /// Messages arrive in runs from one sender epoch: the current run is counted without hashing.

@@ -410,6 +410,7 @@ public struct PartitionCore {
     /// the record is durable, and reports each delivery through `acknowledge`.
     public mutating func closeEpoch() throws(StatefulFunctionError) -> (record: EpochRecord, acks: [LocalAck: Int])? {
         guard hasChanges else { return nil }
+        emitPendingStarts()
         var stateChanges: [EpochRecord.StateChange] = []
         let transactionChanges = try transactionStateChanges()
         // One lookup per dirty address: indices stay valid until an entry is removed, so the

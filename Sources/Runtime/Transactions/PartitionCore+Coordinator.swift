@@ -55,10 +55,10 @@ extension PartitionCore {
         case .saga:
             transaction.saga = SagaSteps(stageStarts: plan.stageStarts, compensable: transaction.compensable)
             let actions = transaction.saga.start()
-            log(transaction, "started")
+            logStart(transaction)
             return perform(actions, of: transaction, now: now)
         }
-        log(transaction, "started")
+        logStart(transaction)
     }
 
     /// The running transaction of `coordinator` if `ref` is its current attempt.
@@ -245,7 +245,16 @@ extension PartitionCore {
 
     // MARK: Transaction log
 
+    /// Records that `transaction` started. The record waits for the epoch to close, and is
+    /// dropped if the transaction ends first: its outcome supersedes it (as compaction would).
+    private mutating func logStart(_ transaction: ActiveTransaction) {
+        guard let record = logRecord(transaction, "started") else { return }
+        open.pendingStarts[transaction.coordinator] = open.startLogs.count
+        open.startLogs.append(record)
+    }
+
     private mutating func log(_ transaction: ActiveTransaction, _ status: TransactionOutcome.Status) {
+        if let index = open.pendingStarts.removeValue(forKey: transaction.coordinator) { open.startLogs[index] = nil }
         switch status {
         case .committed: log(transaction, "committed")
         case .failed(let failure): log(transaction, "failed", reason: failure.reason, code: failure.code)
@@ -253,10 +262,28 @@ extension PartitionCore {
         }
     }
 
-    /// Records a step of `transaction` on the log topic, keyed by transaction id (a compacted
-    /// topic keeps the latest step of each).
+    /// Records a step of `transaction` now, after its start if that still waits.
     private mutating func log(_ transaction: ActiveTransaction, _ state: String, reason: String? = nil, code: String? = nil) {
-        guard let topic = transactionSettings.logTopic else { return }
+        guard let record = logRecord(transaction, state, reason: reason, code: code) else { return }
+        if let index = open.pendingStarts.removeValue(forKey: transaction.coordinator), let start = open.startLogs[index] {
+            open.startLogs[index] = nil
+            emit(start)
+        }
+        emit(record)
+    }
+
+    /// Writes the start records of the transactions still running as the epoch closes.
+    mutating func emitPendingStarts() {
+        for case let record? in open.startLogs { emit(record) }
+        open.startLogs = []
+        open.pendingStarts = [:]
+    }
+
+    /// A step of `transaction` for the log topic, keyed by transaction id (a compacted topic
+    /// keeps the latest step of each); nil without a log topic.
+    private func logRecord(_ transaction: ActiveTransaction, _ state: String, reason: String? = nil,
+                           code: String? = nil) -> EgressRecord? {
+        guard let topic = transactionSettings.logTopic else { return nil }
         // Keys in alphabetical order, as `JSONEncoder` with sorted keys would write them.
         var record = JSONObjectWriter()
         record.field("attempt", Int64(transaction.ref.attempt))
@@ -267,6 +294,6 @@ extension PartitionCore {
         if let reason { record.field("reason", reason) }
         record.field("state", state)
         record.field("transaction", transaction.id)
-        emit(EgressRecord(topic: topic, key: Array(transaction.id.utf8), value: record.finished()))
+        return EgressRecord(topic: topic, key: Array(transaction.id.utf8), value: record.finished())
     }
 }
