@@ -26,7 +26,7 @@ struct CheckpointLog: Sendable {
     /// Hands `record`'s chunks to the producer, after those of every record handed over before,
     /// so that the log holds epochs in order; the returned write tells when they are durable.
     func enqueue(_ record: EpochRecord) async throws(KafkaError) -> CheckpointWrite {
-        // Its offset is where a snapshot of this epoch resumes the log.
+        // The first chunk's offset is where a snapshot of this epoch resumes the log.
         try await Self.write(Self.chunks(of: record, topic: configuration.checkpointTopic, size: configuration.checkpointChunkBytes),
                              through: producer)
     }
