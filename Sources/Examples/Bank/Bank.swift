@@ -130,10 +130,7 @@ public enum Bank {
         app.bindCoordinator(transfer, protocol: .twoPhaseCommit, plan: { _, message in try plan(message, saga: false) }, outcome: outcome)
         app.bindCoordinator(sagaTransfer, protocol: .saga, plan: { _, message in try plan(message, saga: true) }, outcome: outcome)
 
-        app.ingress(IngressBinding(topic: requestsTopic) { record in
-            guard let request = try? Message(bytes: record.value ?? []).decode(Request.self) else { return nil }
-            return route(request)
-        })
+        app.ingress(.decoding(Request.self, topic: requestsTopic, target: route))
         app.egress(topic: responsesTopic)
         return app
     }

@@ -232,17 +232,16 @@ public enum YCSB {
             app.bindCoordinator(sagaTransfer, protocol: .saga, plan: plan(saga: true), outcome: outcome)
         }
 
-        app.ingress(IngressBinding(topic: requestsTopic) { record in
+        // Decoded once, here: the account or coordinator it goes to gets the decoded request.
+        app.ingress(.decoding(Request.self, topic: requestsTopic, target: { request in
             // Without a request id there is nobody to answer: the record goes to the dead letters.
-            let message = Message(bytes: record.value ?? [])
-            guard let request = try? message.decode(Request.self) else {
-                // Malformed, but with an id to answer: the rejection function answers 400.
-                guard let id = try? message.decode(RequestID.self).request_id, !id.isEmpty else { return nil }
-                return Address(rejection, id)
-            }
             guard !request.request_id.isEmpty else { return nil }
             return transactions || request.op != "transfer" ? route(request) : Address(rejection, request.request_id)
-        })
+        }, undecodable: { record in
+            // Malformed, but with an id to answer: the rejection function answers 400.
+            guard let id = try? Message(bytes: record.value ?? []).decode(RequestID.self).request_id, !id.isEmpty else { return nil }
+            return Address(rejection, id)
+        }))
         app.egress(topic: responsesTopic)
         return app
     }

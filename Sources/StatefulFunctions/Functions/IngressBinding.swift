@@ -1,5 +1,6 @@
 /// How records of an ingress topic become invocations: of one function type with an id taken
-/// from the record, or of any address a custom router picks.
+/// from the record, of any address a custom router picks, or of the address picked for the
+/// record's value decoded (`decoding`).
 public struct IngressBinding: Sendable {
     /// How a record's value becomes the message payload.
     public enum PayloadCodec: String, Sendable {
@@ -16,9 +17,8 @@ public struct IngressBinding: Sendable {
     /// The type name messages from this topic carry (`Message.typeName`), e.g. a remote
     /// function's `io.statefun.types/string`; nil for none.
     public var valueTypeName: String?
-    /// The address a record goes to. Nil means the record has no usable id and goes to the
-    /// dead-letter topic.
-    public let target: @Sendable (IngressRecord) -> Address?
+    /// The invocation for a record (its message without `valueTypeName`), or why it cannot be one.
+    private let router: @Sendable (IngressRecord) -> Result<(Address, Message), DeadLetterReason>
 
     /// Records go to `type`, with the id `id` takes from the record (by default its key as UTF-8).
     public init(
@@ -28,11 +28,46 @@ public struct IngressBinding: Sendable {
         self.init(topic: topic, codec: codec) { record in id(record).map { Address(type, $0) } }
     }
 
-    /// Records go to the address `target` picks for each.
+    /// Records go to the address `target` picks for each; nil means the record has no usable id
+    /// and goes to the dead-letter topic.
     public init(topic: String, codec: PayloadCodec = .json, target: @escaping @Sendable (IngressRecord) -> Address?) {
+        self.init(topic: topic, codec: codec) { record in
+            let payload = record.value ?? []
+            if codec == .json, !JSONSyntax.isValid(payload) {
+                return .failure(.undecodable("the value is not JSON"))
+            }
+            guard let address = target(record) else { return .failure(.missingID) }
+            return .success((address, Message(bytes: payload)))
+        }
+    }
+
+    private init(topic: String, codec: PayloadCodec,
+                 router: @escaping @Sendable (IngressRecord) -> Result<(Address, Message), DeadLetterReason>) {
         self.topic = topic
         self.codec = codec
-        self.target = target
+        self.router = router
+    }
+
+    /// Records whose value is a `T` as JSON go to the address `target` picks for that value;
+    /// nil means it has no usable id (a dead letter). The message keeps the decoded value, so a
+    /// function of this worker that decodes it as `T` gets that value without decoding the
+    /// payload again. A JSON value that is not a `T` goes to the address `undecodable` picks
+    /// (e.g. a function that answers "malformed"); by default, and when it picks none, to the
+    /// dead-letter topic as `undecodable`.
+    public static func decoding<T: Decodable & Sendable>(
+        _ type: T.Type, topic: String, target: @escaping @Sendable (T) -> Address?,
+        undecodable: @escaping @Sendable (IngressRecord) -> Address? = { _ in nil }
+    ) -> IngressBinding {
+        IngressBinding(topic: topic, codec: .json) { record in
+            let payload = record.value ?? []
+            if let value = try? Message(bytes: payload).decode(T.self) {
+                guard let address = target(value) else { return .failure(.missingID) }
+                return .success((address, Message(bytes: payload, decoded: value)))
+            }
+            guard JSONSyntax.isValid(payload) else { return .failure(.undecodable("the value is not JSON")) }
+            guard let address = undecodable(record) else { return .failure(.undecodable("the value is not a \(T.self)")) }
+            return .success((address, Message(bytes: payload)))
+        }
     }
 
     /// The default id: the record's key decoded as UTF-8, or nil (the record goes to the
@@ -44,12 +79,11 @@ public struct IngressBinding: Sendable {
 
     /// The invocation for `record`, or why it cannot be one.
     public func route(_ record: IngressRecord) -> Result<(Address, Message), DeadLetterReason> {
-        let payload = record.value ?? []
-        if codec == .json, !JSONSyntax.isValid(payload) {
-            return .failure(.undecodable("the value is not JSON"))
+        router(record).map { address, message in
+            var message = message
+            message.typeName = valueTypeName
+            return (address, message)
         }
-        guard let address = target(record) else { return .failure(.missingID) }
-        return .success((address, Message(bytes: payload, typeName: valueTypeName)))
     }
 }
 
