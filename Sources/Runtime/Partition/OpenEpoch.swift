@@ -24,9 +24,9 @@ struct OpenEpoch {
     /// ends within one epoch leaves nothing to replay).
     var newLocks: Set<Address> = []
     var newCoordinators: Set<Address> = []
-    /// Transaction-log records of transactions started in this epoch, written at its close
-    /// unless the transaction ended first (nil), by coordinator.
-    var startLogs: [EgressRecord?] = []
+    /// Transactions started in this epoch, as they started: their start records are made and
+    /// written at its close unless the transaction ended first (nil); indexed by coordinator.
+    var startLogs: [ActiveTransaction?] = []
     var pendingStarts: [Address: Int] = [:]
     /// Messages applied per local sender epoch, acknowledged once this epoch is stable.
     var localAcks: [LocalAck: Int] = [:]

@@ -248,9 +248,9 @@ extension PartitionCore {
     /// Records that `transaction` started. The record waits for the epoch to close, and is
     /// dropped if the transaction ends first: its outcome supersedes it (as compaction would).
     private mutating func logStart(_ transaction: ActiveTransaction) {
-        guard let record = logRecord(transaction, "started") else { return }
+        guard transactionSettings.logTopic != nil else { return }
         open.pendingStarts[transaction.coordinator] = open.startLogs.count
-        open.startLogs.append(record)
+        open.startLogs.append(transaction)
     }
 
     private mutating func log(_ transaction: ActiveTransaction, _ status: TransactionOutcome.Status) {
@@ -267,16 +267,21 @@ extension PartitionCore {
         guard let record = logRecord(transaction, state, reason: reason, code: code) else { return }
         if let index = open.pendingStarts.removeValue(forKey: transaction.coordinator), let start = open.startLogs[index] {
             open.startLogs[index] = nil
-            emit(start)
+            emitStart(start)
         }
         emit(record)
     }
 
     /// Writes the start records of the transactions still running as the epoch closes.
     mutating func emitPendingStarts() {
-        for case let record? in open.startLogs { emit(record) }
+        for case let transaction? in open.startLogs { emitStart(transaction) }
         open.startLogs = []
         open.pendingStarts = [:]
+    }
+
+    /// Writes the start record of `transaction`, as it was when it started.
+    private mutating func emitStart(_ transaction: ActiveTransaction) {
+        if let record = logRecord(transaction, "started") { emit(record) }
     }
 
     /// A step of `transaction` for the log topic, keyed by transaction id (a compacted topic
