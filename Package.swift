@@ -115,6 +115,16 @@ let package = Package(
             path: "Benchmarks/KafkaThroughput"
         ),
         .executableTarget(
+            name: "YCSBEcho",
+            dependencies: [
+                "Kafka", "StatefulFunctions", "YCSB",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/YCSBEcho"
+        ),
+        .executableTarget(
             name: "InvocationThroughput",
             dependencies: ["Runtime", "StatefulFunctions", "YCSB", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/InvocationThroughput"

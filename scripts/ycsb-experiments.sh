@@ -14,7 +14,8 @@
 # Narrow a grid with SHARES, PROTOCOLS, KEYS, WORKERS, REFUSED and RATES (space-separated lists),
 # e.g. SHARES="0 50 100" KEYS=5000 ./scripts/ycsb-experiments.sh throughput
 # `cost` takes RATE (default 1000 req/s), RUN_SECONDS (30) and ROUNDS (3); `ladder` takes
-# RUN_SECONDS (30), ROUNDS (1) and DRIVER_ARGS (more driver options, e.g. "--linger 5").
+# RUN_SECONDS (30), ROUNDS (1) and DRIVER_ARGS (more driver options, e.g. "--linger 5"), and
+# before each rate's runs measures the broker path alone against ycsb-echo (ECHO=0 skips it).
 # PARTITIONS sets the key partitions of every run (default 8; 1 for `ladder`, one worker's
 # best: no epoch depends on another partition, and the local broker holds fewer batches);
 # WORKER_ARGS adds worker options.
@@ -67,6 +68,35 @@ run() {
     start "$name" "$count"
     driver "$name" "$@"
     stop "$name"
+}
+
+# echo_run NAME DRIVER-ARGS...: the driver against ycsb-echo (every request answered at once,
+# through the broker with the worker's Kafka settings) on a fresh broker: the broker path alone.
+echo_run() {
+    local name=$1
+    shift
+    ./scripts/broker.sh start --port "$PORT" >/dev/null
+    .build/release/YCSBEcho --bootstrap "$BROKER" --partitions "${PARTITIONS:-8}" >"$RESULTS/$name-echo.log" 2>&1 &
+    local echo_pid=$!
+    for _ in $(seq 1 600); do grep -q "echo ready" "$RESULTS/$name-echo.log" && break; sleep 0.1; done
+    driver "$name" "$@"
+    kill -TERM "$echo_pid" 2>/dev/null || true
+    wait "$echo_pid" 2>/dev/null || true
+    ./scripts/broker.sh stop --port "$PORT" >/dev/null
+}
+
+# ladder_row RESULTS-JSON PROTOCOL RATE ROUND: one row of the ladder's table.
+ladder_row() {
+    python3 - "$@" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))
+checks, client, server = results["checks"], results["latencyMilliseconds"], results["serverLatencyMilliseconds"]
+# The echo keeps no balances: every read answers the starting balance.
+conserved = "n/a" if sys.argv[2] == "echo" else checks.get("balanceTotal") == checks["expectedBalanceTotal"]
+print("| %s | %s | %s | %.0f | %.1f / %.1f | %.1f / %.1f | %d | %d | %d | %s |" % (
+    sys.argv[2], sys.argv[3], sys.argv[4], results["answeredRate"], client["p50"], client["p99"], server["p50"], server["p99"],
+    results["statuses"].get("409", 0), checks["unanswered"], checks["conflictingOutcomes"], conserved))
+PY
 }
 
 # CPU seconds process PID has used so far.
@@ -187,24 +217,22 @@ rollbacks)
     ;;
 ladder)
     PARTITIONS=${PARTITIONS:-1}
+    [ "${ECHO:-1}" = 0 ] || swift build -c release --product YCSBEcho
     echo "| protocol | offered (req/s) | round | answered (req/s) | client p50 / p99 (ms) | server p50 / p99 (ms) | 409 | unanswered | two outcomes | sum conserved |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
-    for protocol in ${PROTOCOLS:-2pc saga}; do
-        for rate in ${RATES:-1000 2000 4000 8000 10000 12000}; do
-            for round in $(seq 1 "${ROUNDS:-1}"); do
+    for rate in ${RATES:-1000 2000 4000 8000 10000 12000}; do
+        for round in $(seq 1 "${ROUNDS:-1}"); do
+            # shellcheck disable=SC2086 # DRIVER_ARGS holds several arguments
+            transfers=(--records "${KEYS:-10000}" --transfer 100 --read 0 --update 0 --rate "$rate" --seconds "${RUN_SECONDS:-30}" ${DRIVER_ARGS:-})
+            if [ "${ECHO:-1}" != 0 ]; then
+                name="ladder-echo-$rate-$round"
+                echo_run "$name" "${transfers[@]}"
+                ladder_row "$RESULTS/$name/results.json" echo "$rate" "$round"
+            fi
+            for protocol in ${PROTOCOLS:-2pc saga}; do
                 name="ladder-$protocol-$rate-$round"
-                # shellcheck disable=SC2086 # DRIVER_ARGS holds several arguments
-                run "$name" 1 --records "${KEYS:-10000}" --transfer 100 --read 0 --update 0 --protocol "$protocol" \
-                    --rate "$rate" --seconds "${RUN_SECONDS:-30}" ${DRIVER_ARGS:-}
-                python3 - "$RESULTS/$name/results.json" "$protocol" "$rate" "$round" <<'PY'
-import json, sys
-results = json.load(open(sys.argv[1]))
-checks, client, server = results["checks"], results["latencyMilliseconds"], results["serverLatencyMilliseconds"]
-print("| %s | %s | %s | %.0f | %.1f / %.1f | %.1f / %.1f | %d | %d | %d | %s |" % (
-    sys.argv[2], sys.argv[3], sys.argv[4], results["answeredRate"], client["p50"], client["p99"], server["p50"], server["p99"],
-    results["statuses"].get("409", 0), checks["unanswered"], checks["conflictingOutcomes"],
-    checks.get("balanceTotal") == checks["expectedBalanceTotal"]))
-PY
+                run "$name" 1 --protocol "$protocol" "${transfers[@]}"
+                ladder_row "$RESULTS/$name/results.json" "$protocol" "$rate" "$round"
             done
         done
     done
