@@ -33,13 +33,14 @@ public struct IngressBinding: Sendable {
     public init(topic: String, codec: PayloadCodec = .json, target: @escaping @Sendable (IngressRecord) -> Address?) {
         self.init(topic: topic, codec: codec) { record in
             let payload = record.value ?? []
-            if codec == .json, !JSONSyntax.isValid(payload) {
-                return .failure(.undecodable("the value is not JSON"))
-            }
+            if codec == .json, !JSONSyntax.isValid(payload) { return .failure(Self.notJSON) }
             guard let address = target(record) else { return .failure(.missingID) }
             return .success((address, Message(bytes: payload)))
         }
     }
+
+    /// Why a `.json` binding refuses a value that is not JSON at all.
+    private static let notJSON = DeadLetterReason.undecodable("the value is not JSON")
 
     private init(topic: String, codec: PayloadCodec,
                  router: @escaping @Sendable (IngressRecord) -> Result<(Address, Message), DeadLetterReason>) {
@@ -64,7 +65,7 @@ public struct IngressBinding: Sendable {
                 guard let address = target(value) else { return .failure(.missingID) }
                 return .success((address, Message(bytes: payload, decoded: value)))
             }
-            guard JSONSyntax.isValid(payload) else { return .failure(.undecodable("the value is not JSON")) }
+            guard JSONSyntax.isValid(payload) else { return .failure(Self.notJSON) }
             guard let address = undecodable(record) else { return .failure(.undecodable("the value is not a \(T.self)")) }
             return .success((address, Message(bytes: payload)))
         }
