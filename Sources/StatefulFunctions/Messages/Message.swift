@@ -1,5 +1,3 @@
-import Foundation
-
 /// The payload of an invocation: bytes, usually JSON, and optionally the name of their type.
 /// Functions decode what they accept.
 public struct Message: Hashable, Sendable {
@@ -51,10 +49,11 @@ public struct Message: Hashable, Sendable {
         payload = Array(text.utf8)
     }
 
-    /// A message carrying `value` as JSON.
+    /// A message carrying `value` as JSON (see `JSONCodec`: members sorted by name, so equal
+    /// values give equal bytes).
     public init(json value: some Encodable) throws(StatefulFunctionError) {
         do {
-            payload = Array(try JSONEncoder.statefun.encode(value))
+            payload = try JSONCodec.encode(value)
         } catch {
             throw StatefulFunctionError(.messageEncoding, "cannot encode \(type(of: value)): \(error)")
         }
@@ -65,7 +64,7 @@ public struct Message: Hashable, Sendable {
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws(StatefulFunctionError) -> T {
         if let decoded, Swift.type(of: decoded.value) == T.self, let value = decoded.value as? T { return value }
         do {
-            return try JSONDecoder.statefun.decode(T.self, from: Data(payload))
+            return try JSONCodec.decode(T.self, from: payload)
         } catch {
             throw StatefulFunctionError(.messageDecoding, "payload is not a \(T.self): \(error)")
         }
@@ -73,18 +72,4 @@ public struct Message: Hashable, Sendable {
 
     /// The payload decoded as UTF-8; invalid bytes become U+FFFD.
     public var text: String { String(decoding: payload, as: UTF8.self) }
-}
-
-extension JSONEncoder {
-    /// Sorted keys, so that equal values encode to equal bytes. Shared: creating an encoder
-    /// costs more than most encodings.
-    static let statefun: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-}
-
-extension JSONDecoder {
-    static let statefun = JSONDecoder()
 }

@@ -26,8 +26,7 @@ extension StateCodec where Value: Codable {
                                   return value as! Value
                               })
         }
-        return StateCodec(encode: { Array(try JSONEncoder.statefun.encode($0)) },
-                          decode: { try JSONDecoder.statefun.decode(Value.self, from: Data($0)) })
+        return StateCodec(encode: { try JSONCodec.encode($0) }, decode: { try JSONCodec.decode(Value.self, from: $0) })
     }
 }
 
