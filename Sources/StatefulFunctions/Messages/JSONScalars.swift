@@ -179,16 +179,25 @@ extension JSONTokens {
         }
     }
 
-    /// Whether the name token at `index` is `key`, compared byte for byte when it has no escapes.
-    func name(at index: Int, is key: inout String) -> Bool {
-        let token = tokens[index]
-        guard !token.flag else { return unescaped(token) == key }
-        let length = Int(token.end - token.start)
-        return key.withUTF8 { utf8 in
-            guard utf8.count == length, length > 0 else { return utf8.count == length }
-            return bytes.withUnsafeBufferPointer { all in
-                memcmp(all.baseAddress! + Int(token.start), utf8.baseAddress!, length) == 0
+    /// The value token of the member of `object` named `name` (the last, if several are).
+    func member(named name: String, in object: Int) -> Int? {
+        var name = name, found: Int?
+        let end = Int(tokens[object].next)
+        name.withUTF8 { name in
+            bytes.withUnsafeBufferPointer { all in
+                var index = object + 1
+                while index < end {
+                    let token = tokens[index]
+                    let length = Int(token.end - token.start)
+                    if token.flag {
+                        if unescaped(token)?.utf8.elementsEqual(name) == true { found = index + 1 }
+                    } else if length == name.count, length == 0 || memcmp(all.baseAddress! + Int(token.start), name.baseAddress!, length) == 0 {
+                        found = index + 1
+                    }
+                    index = Int(tokens[index + 1].next)
+                }
             }
         }
+        return found
     }
 }

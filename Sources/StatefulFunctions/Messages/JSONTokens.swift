@@ -24,15 +24,17 @@ final class JSONTokens {
     static let maxDepth = 512
 
     let bytes: [UInt8]
-    private(set) var tokens: [Token] = []
+    let tokens: [Token]
 
     /// Parses `bytes` (RFC 8259, any value at the top); throws `DecodingError.dataCorrupted`
     /// when they are not one JSON document.
     init(_ bytes: [UInt8]) throws {
         self.bytes = bytes
+        var tokens: [Token] = []
         tokens.reserveCapacity(bytes.count / 6 + 2)
         var parser = Parser(count: bytes.count)
         let outcome = bytes.withUnsafeBufferPointer { buffer in parser.document(buffer, into: &tokens) }
+        self.tokens = tokens
         if let problem = outcome {
             throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: [], debugDescription:
                 "The given data was not valid JSON: \(problem) at byte \(parser.index)."))

@@ -134,13 +134,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     /// The value token of `key`'s member, if there is one.
     func member(_ key: Key) -> Int? {
-        var text = key.stringValue
-        if let indexed { return indexed[text] }
-        var found: Int?
-        forEachMember { name, value in
-            if document.name(at: name, is: &text) { found = value }
-        }
-        return found
+        if let indexed { return indexed[key.stringValue] }
+        return document.member(named: key.stringValue, in: decoder.index)
     }
 
     func required(_ key: Key) throws -> Int {
@@ -211,12 +206,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     /// A decoder of the member `key`, or of null when there is none (as `JSONDecoder` does).
     private func superDecoder(named key: any CodingKey) throws -> any Decoder {
-        var text = key.stringValue
-        var found: Int?
-        forEachMember { name, value in
-            if document.name(at: name, is: &text) { found = value }
-        }
-        guard let found else { return JSONTreeDecoder(try JSONTokens(Array("null".utf8)), index: 0, path: CodingPathNode(key, parent: decoder.path)) }
+        guard let found = document.member(named: key.stringValue, in: decoder.index) else { return JSONTreeDecoder(try JSONTokens(Array("null".utf8)), index: 0, path: CodingPathNode(key, parent: decoder.path)) }
         return JSONTreeDecoder(document, index: found, path: CodingPathNode(key, parent: decoder.path))
     }
 
