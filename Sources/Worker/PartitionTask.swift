@@ -20,7 +20,7 @@ protocol PartitionRouter: Sendable {
 /// next epochs are processed while earlier ones are being written.
 final class PartitionTask: Sendable {
     enum Event: Sendable {
-        case records([ConsumerRecord])
+        case records([FetchedRecord])
         /// Messages handed over by a partition of this worker, from its epoch `from`.
         case local([Envelope], from: EpochRef)
         /// Signals of a partition of this worker (see `Envelope.isSignal`): no dependency.
@@ -216,7 +216,7 @@ final class PartitionTask: Sendable {
         var stopReported = false
         var outstandingReleases = 0
         /// Ingress records waiting for admission (from `nextWaiting` on), in the order read.
-        var waiting: [ConsumerRecord] = []
+        var waiting: [FetchedRecord] = []
         var nextWaiting = 0
         /// Records after a gap in an input's offsets are not processed: the input is fetched
         /// again from the gap (see `OffsetGapGuard`).
@@ -337,8 +337,8 @@ final class PartitionTask: Sendable {
         /// Processes `record` now, or keeps it waiting while the partition has its maximum of
         /// transactions busy. Ingress records are taken in order (a record after a waiting one
         /// waits too); the internal topic's never wait, since busy transactions need them.
-        mutating func admit(_ record: ConsumerRecord, now: Int64) {
-            if record.topic != configuration.internalTopic, waiting.count > nextWaiting || !admitsIngress {
+        mutating func admit(_ record: FetchedRecord, now: Int64) {
+            if record.ingress != nil, waiting.count > nextWaiting || !admitsIngress {
                 waiting.append(record)
                 return
             }
@@ -366,7 +366,8 @@ final class PartitionTask: Sendable {
             core.busyCoordinatorCount < max(1, configuration.maxTransactionsPerPartition) && !core.remoteBacklogFull
         }
 
-        mutating func process(_ record: ConsumerRecord, now: Int64) {
+        mutating func process(_ fetched: FetchedRecord, now: Int64) {
+            let record = fetched.record
             switch gaps.check(record.topicPartition, offset: record.offset, expected: core.positions[record.topic]) {
             case .take: break
             case .takeAfterGap:
@@ -385,17 +386,15 @@ final class PartitionTask: Sendable {
             }
             metrics.input(from: record.topic)
             let position = InputPosition(topic: record.topic, offset: record.offset)
-            if record.topic == configuration.internalTopic {
-                do {
-                    core.process(.envelope(try Envelope(decoding: record.value ?? []), position: position), now: now)
-                } catch {
-                    let ingress = IngressRecord(topic: record.topic, key: record.key, value: record.value)
-                    core.process(.malformed(ingress, position: position, reason: "\(error)"), now: now)
-                }
-            } else {
-                let headers = record.headers.map { RecordHeader(key: $0.key, value: $0.value ?? []) }
-                core.process(.ingress(IngressRecord(topic: record.topic, key: record.key, value: record.value, headers: headers),
-                                      position: position), now: now)
+            if let (ingress, route) = fetched.ingress {
+                core.process(.ingress(ingress, position: position, route: route), now: now)
+                return
+            }
+            do {
+                core.process(.envelope(try Envelope(decoding: record.value ?? []), position: position), now: now)
+            } catch {
+                let ingress = IngressRecord(topic: record.topic, key: record.key, value: record.value)
+                core.process(.malformed(ingress, position: position, reason: "\(error)"), now: now)
             }
         }
 

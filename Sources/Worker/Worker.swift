@@ -193,7 +193,7 @@ public final class Worker: Service {
         case .records(let records):
             for (partition, batch) in Dictionary(grouping: records, by: \.partition) {
                 guard let task = registry.task(partition) else { continue }
-                task.mailbox.post(.records(batch))
+                task.mailbox.post(.records(batch.map { FetchedRecord($0, configuration: configuration, application: application) }))
                 // Bounded memory: stop fetching for a partition that falls behind.
                 if task.backlog.queued(batch.count) {
                     logger.debug("inputs paused: partition is behind", metadata: ["statefun.partition": "\(partition)"])

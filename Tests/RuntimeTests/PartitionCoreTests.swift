@@ -99,6 +99,40 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
         #expect(try core.closeEpoch() == nil, "nothing changed since")
     }
 
+    /// A route worked out before the record reaches its partition (as the worker's dispatcher
+    /// does) is the one the partition follows, and it is the one the partition would find.
+    @Test func anIngressRecordFollowsTheRouteWorkedOutAhead() throws {
+        let app = application()
+        func record(_ key: String, _ value: String, topic: String = "in") -> IngressRecord {
+            IngressRecord(topic: topic, key: Array(key.utf8), value: Array(value.utf8))
+        }
+        #expect(try PartitionCore.route(record("a1", "x"), application: app, maxRecordBytes: 100).get().0 == Address(counter, "a1"))
+        #expect(throws: DeadLetterReason.tooLarge(bytes: 6, limit: 5)) {
+            try PartitionCore.route(record("a1", "xxxx"), application: app, maxRecordBytes: 5).get()
+        }
+        #expect(throws: DeadLetterReason.noIngressBinding(topic: "other")) {
+            try PartitionCore.route(record("a1", "x", topic: "other"), application: app, maxRecordBytes: 100).get()
+        }
+
+        var core = PartitionCore(partition: 0, application: app, partitionOf: partitionOf)
+        let routed = record("a1", "egress")
+        let route = PartitionCore.route(routed, application: app, maxRecordBytes: 100)
+        core.process(.ingress(routed, position: InputPosition(topic: "in", offset: 0), route: route), now: 0)
+        // Routed ahead to the dead letters, the record goes there whatever the partition would find.
+        core.process(.ingress(routed, position: InputPosition(topic: "in", offset: 1), route: .failure(.missingID)), now: 0)
+        #expect(try core.state(count, of: Address(counter, "a1")) == 1)
+        let (closed, _) = try #require(try core.closeEpoch())
+        let kinds = closed.ownOutbox.map { item -> String in
+            switch item {
+            case .egress(let egress, _): "egress \(egress.valueText ?? "")"
+            case .deadLetter: "dead letter"
+            case .envelope: "envelope"
+            }
+        }
+        #expect(kinds == ["egress 1", "dead letter"])
+        #expect(core.positions["in"] == 2)
+    }
+
     @Test func anEpochCompletesWhenAllItsOutputsAreAcknowledged() throws {
         var core = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
         core.process(ingress("a1", "forward", offset: 0), now: 0)

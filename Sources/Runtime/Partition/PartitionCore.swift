@@ -13,14 +13,19 @@ public struct InputPosition: Hashable, Sendable {
 
 /// Something for a partition to process.
 public enum PartitionInput: Sendable {
-    /// A record of an ingress topic partition this partition reads.
-    case ingress(IngressRecord, position: InputPosition)
+    /// A record of an ingress topic partition this partition reads, with where it goes if that
+    /// was worked out ahead (`PartitionCore.route(_:application:maxRecordBytes:)`, e.g. on the
+    /// thread that fetched it); nil: the partition works it out.
+    case ingress(IngressRecord, position: InputPosition, route: IngressRoute? = nil)
     /// A message from another partition: from the internal topic (with its position) or handed
     /// over in memory by a partition of the same worker (no position).
     case envelope(Envelope, position: InputPosition?)
     /// A record that cannot be read at all; it goes to the dead-letter topic.
     case malformed(IngressRecord, position: InputPosition, reason: String)
 }
+
+/// Where an ingress record goes: an address and the message for it, or the dead letters.
+public typealias IngressRoute = Result<(Address, Message), DeadLetterReason>
 
 /// An acknowledgement owed to a sender partition once the epoch that applied its messages is durable.
 public struct LocalAck: Hashable, Sendable {
@@ -130,9 +135,16 @@ public struct PartitionCore {
     /// Applies `input` at time `now`. Inputs already applied (by position or message id) are dropped.
     public mutating func process(_ input: PartitionInput, now: Int64) {
         switch input {
-        case .ingress(let record, let position):
+        case .ingress(let record, let position, let route):
             guard accept(position) else { return }
-            ingest(record, origin: .record(topic: position.topic, offset: position.offset), now: now)
+            let route = route ?? Self.route(record, application: application, maxRecordBytes: maxRecordBytes)
+            switch route {
+            case .failure(let reason):
+                deadLetter(reason, origin: .record(topic: position.topic, offset: position.offset), key: record.key, value: record.value)
+            case .success(let (target, message)):
+                self.route(target, caller: nil, payload: .message(message), origin: .record(topic: position.topic, offset: position.offset),
+                           now: now)
+            }
         case .envelope(let envelope, let position):
             if let position, !accept(position) { return }
             if !envelope.isSignal {
@@ -199,20 +211,16 @@ public struct PartitionCore {
         return true
     }
 
-    private mutating func ingest(_ record: IngressRecord, origin: InvocationOrigin, now: Int64) {
+    /// Where `record` goes: the dead letters when it is too large or no binding reads its
+    /// topic, else where its binding says. Depends on nothing but its arguments, so it can run
+    /// on any thread before the record reaches its partition.
+    public static func route(_ record: IngressRecord, application: Application, maxRecordBytes: Int) -> IngressRoute {
         let size = (record.key?.count ?? 0) + (record.value?.count ?? 0)
-        if size > maxRecordBytes {
-            return deadLetter(.tooLarge(bytes: size, limit: maxRecordBytes), origin: origin, key: record.key, value: record.value)
-        }
+        if size > maxRecordBytes { return .failure(.tooLarge(bytes: size, limit: maxRecordBytes)) }
         guard let binding = application.ingresses.first(where: { $0.topic == record.topic }) else {
-            return deadLetter(.noIngressBinding(topic: record.topic), origin: origin, key: record.key, value: record.value)
+            return .failure(.noIngressBinding(topic: record.topic))
         }
-        switch binding.route(record) {
-        case .failure(let reason):
-            deadLetter(reason, origin: origin, key: record.key, value: record.value)
-        case .success(let (target, message)):
-            route(target, caller: nil, payload: .message(message), origin: origin, now: now)
-        }
+        return binding.route(record)
     }
 
     /// Invokes a target of this partition at once (or queues it behind the invocation running
