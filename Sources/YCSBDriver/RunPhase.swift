@@ -16,8 +16,8 @@ struct ProgressRow: Codable {
 
 /// Offers requests at a fixed rate, timed from the schedule (a stall does not lower the
 /// rate), and prints a progress line every second. The requests due within one millisecond
-/// go out together, after one wake-up: at most a millisecond late, and the driver does not
-/// take a core from the engine it measures by waking for every request.
+/// go out together at its start, after one wake-up, so that the driver does not take a core
+/// from the engine it measures by waking for every request.
 struct RunPhase {
     let client: Client
     let tracker: ResponseTracker
@@ -41,8 +41,7 @@ struct RunPhase {
         var nextReport = start + .seconds(1)
         var sentInWindow = 0
         for index in 0..<total {
-            let millisecond = (Int64(index) * 1_000 + Int64(rate) - 1) / Int64(rate)
-            let due = start + .milliseconds(millisecond)
+            let due = start + .milliseconds(Int64(index) * 1_000 / Int64(rate))
             if due > ContinuousClock.now { try await Task.sleep(until: due) }
             if ContinuousClock.now >= nextReport {
                 await client.confirm()
