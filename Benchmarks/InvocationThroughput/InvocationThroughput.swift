@@ -13,6 +13,10 @@ import YCSB
 /// 10,000 accounts, epochs closed and their records encoded every `epochSize` requests: 2PC
 /// and saga transfers, next to single-account updates, the same application's request without
 /// a transaction.
+///
+/// Then the JSON of messages: a YCSB request and its response, each encoded and decoded
+/// through `Message` (the SDK's codec), next to Foundation's `JSONEncoder` (sorted keys) and
+/// `JSONDecoder` doing the same.
 @main
 struct InvocationThroughput: ParsableCommand {
     @Option(help: "Invocations per run.") var invocations = 2_000_000
@@ -61,6 +65,42 @@ struct InvocationThroughput: ParsableCommand {
         print(String(format: "engine / baseline: %.3f; target 1,000,000/s on one core: %@", engine / baseline,
                      engine >= 1_000_000 ? "met" : "NOT met"))
         try transfers()
+        try json()
+    }
+
+    /// Round trips per second of a transfer request and its response through `Message`'s JSON
+    /// and through Foundation's coders, taking turns in every round.
+    func json() throws {
+        let request = YCSB.Request(request_id: "run-12345", op: "transfer", from: "user42", to: "user4711", amount: 17, protocol: "2pc")
+        let response = YCSB.Response(request_id: "run-12345", op: "read", status: 200,
+                                     record: YCSB.Record(balance: 10_000, fields: ["field0": "value0", "field1": "value1"]))
+        let encoder = JSONEncoder(), decoder = JSONDecoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let trips = invocations / 20
+        var sdk: [Double] = [], foundation: [Double] = []
+        for _ in 0..<rounds {
+            var start = ContinuousClock.now
+            for _ in 0..<trips {
+                let request = try Message(bytes: try Message(json: request).payload).decode(YCSB.Request.self)
+                let response = try Message(bytes: try Message(json: response).payload).decode(YCSB.Response.self)
+                precondition(request.amount == 17 && response.record?.balance == 10_000)
+            }
+            sdk.append(rate(trips, since: start))
+            start = ContinuousClock.now
+            for _ in 0..<trips {
+                let request = try decoder.decode(YCSB.Request.self, from: try encoder.encode(request))
+                let response = try decoder.decode(YCSB.Response.self, from: try encoder.encode(response))
+                precondition(request.amount == 17 && response.record?.balance == 10_000)
+            }
+            foundation.append(rate(trips, since: start))
+        }
+        print("")
+        print("| JSON, a transfer request and a read's response, encoded and decoded | round trips/s | range |")
+        print("|---|---|---|")
+        print(String(format: "| Message (the SDK's JSONCodec) | %.0f | %.0f-%.0f |", median(sdk), sdk.min()!, sdk.max()!))
+        print(String(format: "| baseline: Foundation's JSONEncoder and JSONDecoder | %.0f | %.0f-%.0f |", median(foundation),
+                     foundation.min()!, foundation.max()!))
+        print(String(format: "Message / Foundation: %.2f", median(sdk) / median(foundation)))
     }
 
     /// YCSB requests per second through one partition: 2PC transfers, saga transfers and

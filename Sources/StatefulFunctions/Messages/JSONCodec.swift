@@ -1,5 +1,6 @@
-/// JSON for `Codable` values, several times cheaper than Foundation's `JSONEncoder` and
-/// `JSONDecoder` with the same results for messages and state:
+/// JSON for `Codable` values, about twice as fast as Foundation's `JSONEncoder` and
+/// `JSONDecoder` (see `Benchmarks/InvocationThroughput`) with the same results for messages
+/// and state:
 /// - encoding writes object members sorted by name (UTF-8 byte order), so equal values give
 ///   equal bytes; "/" and non-ASCII are written as they are, control characters escaped; an
 ///   integral floating-point number without ".0"; `Data` as base64, `URL` as its string,
