@@ -137,14 +137,8 @@ public struct PartitionCore {
         switch input {
         case .ingress(let record, let position, let route):
             guard accept(position) else { return }
-            let route = route ?? Self.route(record, application: application, maxRecordBytes: maxRecordBytes)
-            switch route {
-            case .failure(let reason):
-                deadLetter(reason, origin: .record(topic: position.topic, offset: position.offset), key: record.key, value: record.value)
-            case .success(let (target, message)):
-                self.route(target, caller: nil, payload: .message(message), origin: .record(topic: position.topic, offset: position.offset),
-                           now: now)
-            }
+            ingest(record, route: route ?? Self.route(record, application: application, maxRecordBytes: maxRecordBytes),
+                   origin: .record(topic: position.topic, offset: position.offset), now: now)
         case .envelope(let envelope, let position):
             if let position, !accept(position) { return }
             if !envelope.isSignal {
@@ -221,6 +215,13 @@ public struct PartitionCore {
             return .failure(.noIngressBinding(topic: record.topic))
         }
         return binding.route(record)
+    }
+
+    private mutating func ingest(_ record: IngressRecord, route: IngressRoute, origin: InvocationOrigin, now: Int64) {
+        switch route {
+        case .failure(let reason): deadLetter(reason, origin: origin, key: record.key, value: record.value)
+        case .success(let (target, message)): self.route(target, caller: nil, payload: .message(message), origin: origin, now: now)
+        }
     }
 
     /// Invokes a target of this partition at once (or queues it behind the invocation running
