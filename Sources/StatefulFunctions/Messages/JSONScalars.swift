@@ -179,22 +179,29 @@ extension JSONTokens {
         }
     }
 
+    /// Calls `body` with the name and value tokens of each member of `object`, in order.
+    func forEachMember(of object: Int, _ body: (_ name: Int, _ value: Int) -> Void) {
+        var name = object + 1
+        let end = Int(tokens[object].next)
+        while name < end {
+            body(name, name + 1)
+            name = Int(tokens[name + 1].next)
+        }
+    }
+
     /// The value token of the member of `object` named `name` (the last, if several are).
     func member(named name: String, in object: Int) -> Int? {
         var name = name, found: Int?
-        let end = Int(tokens[object].next)
         name.withUTF8 { name in
             bytes.withUnsafeBufferPointer { all in
-                var index = object + 1
-                while index < end {
+                forEachMember(of: object) { index, value in
                     let token = tokens[index]
                     let length = Int(token.end - token.start)
                     if token.flag {
-                        if unescaped(token)?.utf8.elementsEqual(name) == true { found = index + 1 }
+                        if unescaped(token)?.utf8.elementsEqual(name) == true { found = value }
                     } else if length == name.count, length == 0 || memcmp(all.baseAddress! + Int(token.start), name.baseAddress!, length) == 0 {
-                        found = index + 1
+                        found = value
                     }
-                    index = Int(tokens[index + 1].next)
                 }
             }
         }

@@ -105,10 +105,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         }
         var indexed: [String: Int] = [:]
         indexed.reserveCapacity(Int(object.count))
-        var name = decoder.index + 1
-        while name < Int(object.next) {
-            if let key = try? document.string(at: name, path: []) { indexed[key] = name + 1 }
-            name = Int(document.tokens[name + 1].next)
+        document.forEachMember(of: decoder.index) { name, value in
+            if let key = try? document.string(at: name, path: []) { indexed[key] = value }
         }
         self.indexed = indexed
     }
@@ -117,19 +115,10 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     var allKeys: [Key] {
         var keys: [Key] = []
-        forEachMember { name, _ in
+        document.forEachMember(of: decoder.index) { name, _ in
             if let text = try? document.string(at: name, path: []), let key = Key(stringValue: text) { keys.append(key) }
         }
         return keys
-    }
-
-    func forEachMember(_ body: (_ name: Int, _ value: Int) -> Void) {
-        var name = decoder.index + 1
-        let end = Int(document.tokens[decoder.index].next)
-        while name < end {
-            body(name, name + 1)
-            name = Int(document.tokens[name + 1].next)
-        }
     }
 
     /// The value token of `key`'s member, if there is one.
