@@ -30,6 +30,9 @@ struct RunPhase {
         var requestIDs: [String]
         var rows: [ProgressRow]
         var offeredRate: Double
+        /// Responses per second from the start to the last progress row. (A mean of the rows
+        /// would count a last row of a few milliseconds as a whole second.)
+        var answeredRate: Double
     }
 
     func run() async throws -> Result {
@@ -55,9 +58,10 @@ struct RunPhase {
             sentInWindow += 1
         }
         await client.confirm()
-        let offered = Double(total) / (ContinuousClock.now - start).seconds
         rows.append(report(elapsed: rows.count + 1, sent: sentInWindow))
-        return Result(requestIDs: ids, rows: rows, offeredRate: offered)
+        let elapsed = (ContinuousClock.now - start).seconds
+        return Result(requestIDs: ids, rows: rows, offeredRate: Double(total) / elapsed,
+                      answeredRate: Double(rows.reduce(0) { $0 + $1.answered }) / elapsed)
     }
 
     private func report(elapsed: Int, sent: Int) -> ProgressRow {

@@ -48,7 +48,7 @@ struct Summary: Codable {
     init(configuration: Driver, progress: RunPhase.Result, latency: LatencyHistograms) {
         self.init(configuration: configuration)
         offeredRate = progress.offeredRate
-        answeredRate = Double(progress.rows.reduce(0) { $0 + Int($1.answered) }) / Double(max(1, progress.rows.count))
+        answeredRate = progress.answeredRate
         latencyMilliseconds = latency.clientPercentiles
         serverLatencyMilliseconds = latency.serverPercentiles
     }
