@@ -150,7 +150,7 @@ let package = Package(
             path: "Benchmarks/HotAccounts"
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "StatefulFunctions", "Bank"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "StatefulFunctions", "Bank", "YCSB"]),
         .testTarget(
             name: "WorkerTests",
             dependencies: [

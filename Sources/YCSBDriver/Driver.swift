@@ -124,7 +124,7 @@ struct Driver: AsyncParsableCommand {
     private func load(_ keys: [String], client: Client, runID: String) async throws {
         progress("load: inserting \(records) accounts of balance \(YCSB.defaultBalance) with ten fields each")
         let started = ContinuousClock.now
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64()
         let inserts = keys.map {
             YCSB.Request(request_id: "\(runID)-load-\($0)", op: "insert", key: $0, fields: Self.fields(using: &generator))
         }

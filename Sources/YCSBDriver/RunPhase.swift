@@ -36,7 +36,7 @@ struct RunPhase {
     }
 
     func run() async throws -> Result {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64()
         var ids: [String] = []
         var rows: [ProgressRow] = []
         let total = rate * seconds

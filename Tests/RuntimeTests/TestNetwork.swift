@@ -1,5 +1,6 @@
 import Runtime
 import StatefulFunctions
+import YCSB
 
 /// Several partitions of one application wired together in memory, with an injected clock and
 /// full control over the order in which messages between partitions arrive. Each partition
@@ -154,17 +155,5 @@ struct TestNetwork {
     /// Responses on `topic`, decoded, in order.
     func responses<T: Decodable>(_ type: T.Type, topic: String) throws -> [T] {
         try egress.filter { $0.topic == topic }.map { try Message(bytes: $0.value ?? []).decode(T.self) }
-    }
-}
-
-/// A seeded generator, so that a failing random schedule can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

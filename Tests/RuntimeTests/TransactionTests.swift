@@ -2,6 +2,7 @@ import Foundation
 import Bank
 import Runtime
 import StatefulFunctions
+import YCSB
 import Testing
 
 /// The coordinator, participant, lock and deadlock logic over several partitions in memory,
