@@ -1,5 +1,6 @@
 import Runtime
 import StatefulFunctions
+import Synchronization
 import Testing
 
 /// Two partitions: ids starting with "a" live in partition 0, the rest in partition 1.
@@ -296,6 +297,48 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
         var fromSnapshot = PartitionCore(partition: 0, application: application(), partitionOf: partitionOf)
         try fromSnapshot.restore(snapshot)
         #expect(fromSnapshot.outputFloors == [out0: 12, out1: 3])
+    }
+
+    /// A value is encoded once, when the epoch that wrote it closes: a snapshot writes the bytes
+    /// of that checkpoint again, and reading the value back does not decode them.
+    @Test func aSnapshotReusesTheBytesTheCheckpointWrote() throws {
+        let encodes = Atomic(0), decodes = Atomic(0)
+        let tally = ValueSpec<Int>("tally", codec: StateCodec(
+            encode: { value in
+                encodes.add(1, ordering: .relaxed)
+                return Array(String(value).utf8)
+            },
+            decode: { bytes in
+                decodes.add(1, ordering: .relaxed)
+                return Int(String(decoding: bytes, as: UTF8.self)) ?? -1
+            }))
+        var app = Application(name: "snapshot-test")
+        app.bind(counter, states: [tally]) { context, _ in try context.set(tally, (try context.get(tally) ?? 0) + 1) }
+        app.ingress(IngressBinding(topic: "in", type: counter, codec: .raw))
+        func values(in record: EpochRecord) -> [String: String] {
+            Dictionary(record.states.map { ($0.address.id, String(decoding: $0.value ?? [], as: UTF8.self)) }) { $1 }
+        }
+
+        var core = PartitionCore(partition: 0, application: app, partitionOf: partitionOf)
+        core.process(ingress("a1", "x", offset: 0), now: 0)
+        core.process(ingress("a2", "x", offset: 1), now: 0)
+        let first = try #require(try core.closeEpoch()).record
+        #expect(values(in: first) == ["a1": "1", "a2": "1"])
+        #expect(encodes.load(ordering: .relaxed) == 2)
+
+        core.process(ingress("a1", "x", offset: 2), now: 0)
+        #expect(decodes.load(ordering: .relaxed) == 0, "the value is read as it was set")
+        let second = try #require(try core.closeEpoch()).record
+        #expect(values(in: second) == ["a1": "2"], "only what the epoch changed")
+        #expect(encodes.load(ordering: .relaxed) == 3)
+
+        let snapshot = try EpochRecord(decoding: core.image().record().encoded())
+        #expect(values(in: snapshot) == ["a1": "2", "a2": "1"])
+        #expect(encodes.load(ordering: .relaxed) == 3, "the snapshot takes the checkpoints' bytes")
+        var restored = PartitionCore(partition: 0, application: app, partitionOf: partitionOf)
+        try restored.restore(snapshot)
+        #expect(try restored.state(tally, of: Address(counter, "a1")) == 2)
+        #expect(try restored.state(tally, of: Address(counter, "a2")) == 1)
     }
 
     @Test func malformedBytesAreRejectedWithoutTrapping() {

@@ -427,15 +427,17 @@ public struct PartitionCore {
         var emptied: [Address] = []
         for address in open.dirty {
             guard let index = entries.index(forKey: address) else { continue }
-            let entry = entries.values[index]
             // Deletions first: a name deleted and then written again ends with its value.
-            for name in entry.deletedNames {
+            for name in entries.values[index].deletedNames {
                 stateChanges.append(.init(address: address, name: name, value: nil))
             }
-            for (index, (name, cell)) in zip(entry.state.names, entry.state.cells).enumerated() where entry.isChanged(index) {
-                stateChanges.append(.init(address: address, name: name, value: try cell.bytes()))
+            let names = entries.values[index].state.names
+            for cell in names.indices where entries.values[index].isChanged(cell) {
+                let bytes = try entries.values[index].state.cells[cell].bytes()
+                stateChanges.append(.init(address: address, name: names[cell], value: bytes))
+                entries.values[index].state.keepBytes(bytes, at: cell)
             }
-            if entry.state.isEmpty {
+            if entries.values[index].state.isEmpty {
                 emptied.append(address)
             } else {
                 entries.values[index].changed = 0

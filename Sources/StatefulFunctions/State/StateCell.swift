@@ -6,11 +6,14 @@ public enum StateCell: @unchecked Sendable {
     case encoded([UInt8])
     /// `value` is the `Value` of the spec that wrote it; `encode` turns it into bytes.
     case decoded(value: Any, encode: @Sendable (Any) throws -> [UInt8])
+    /// `value` with the bytes its checkpoint wrote: read without decoding, and written again
+    /// (in a snapshot) without encoding.
+    case checkpointed(value: Any, bytes: [UInt8])
 
     /// Bytes for a checkpoint.
     public func bytes() throws(StatefulFunctionError) -> [UInt8] {
         switch self {
-        case .encoded(let bytes):
+        case .encoded(let bytes), .checkpointed(_, let bytes):
             return bytes
         case .decoded(let value, let encode):
             do { return try encode(value) } catch {
@@ -29,7 +32,7 @@ public enum StateCell: @unchecked Sendable {
     /// `stateDecoding` when the cell holds a value of another type or bytes that do not decode.
     public func value<V>(for spec: ValueSpec<V>) throws(StatefulFunctionError) -> V {
         switch self {
-        case .decoded(let value, _):
+        case .decoded(let value, _), .checkpointed(let value, _):
             if let typed = value as? V { return typed }
             throw StatefulFunctionError(.stateDecoding, "state \"\(spec.name)\" holds a \(type(of: value)), not a \(V.self)")
         case .encoded(let bytes):
@@ -69,6 +72,12 @@ public struct AddressState: Sendable {
             return storedCells[index]
         }
         set { update(name, to: newValue) }
+    }
+
+    /// Keeps `bytes`, what the checkpoint wrote for the value at `index`, beside the value, so
+    /// that a snapshot does not encode it again.
+    public mutating func keepBytes(_ bytes: [UInt8], at index: Int) {
+        if case .decoded(let value, _) = storedCells[index] { storedCells[index] = .checkpointed(value: value, bytes: bytes) }
     }
 
     /// Sets (or with nil deletes) the value of `name`; returns the index of the value set in
