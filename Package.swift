@@ -143,7 +143,7 @@ let package = Package(
         .executableTarget(
             name: "HotAccounts",
             dependencies: [
-                "Worker", "Kafka", "Bank", "StatefulFunctions",
+                "Worker", "Kafka", "Bank", "StatefulFunctions", "YCSB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

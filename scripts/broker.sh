@@ -46,6 +46,8 @@ start_seaweedfs() {
     mkdir -p "$STATE/seaweedfs"
     "$TOOLS/weed" server -dir="$STATE/seaweedfs" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
         -master.port=$((PORT + 10001)) -volume.port=$((PORT + 10002)) -filer.port=$((PORT + 10003)) \
+        -master.port.grpc=$((PORT + 10004)) -volume.port.grpc=$((PORT + 10005)) \
+        -filer.port.grpc=$((PORT + 10006)) -s3.port.grpc=$((PORT + 10007)) \
         -s3 -s3.port="$S3_PORT" -s3.port.iceberg=0 -s3.port.lance=0 >"$STATE/weed.log" 2>&1 &
     echo $! >"$STATE/weed.pid"
     wait_until 60 "SeaweedFS S3" curl -sf -X PUT "http://127.0.0.1:$S3_PORT/tansu"

@@ -6,6 +6,7 @@ import Logging
 import StatefulFunctions
 import Synchronization
 import Worker
+import YCSB
 
 /// The hot-key workload of deadlock detection: few accounts, mostly 2PC transfers between
 /// random pairs, offered at a fixed rate to a worker in this process. Reports deadlocks per
@@ -53,7 +54,7 @@ struct HotAccounts: AsyncParsableCommand {
         try await answers.wait(for: accounts, seconds: 60)
 
         // Load: a fixed rate of requests, timed from the schedule so a stall does not lower it.
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64()
         let total = rate * seconds
         let start = ContinuousClock.now
         var isTransfer: [String: Bool] = [:]
