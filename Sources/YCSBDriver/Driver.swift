@@ -40,18 +40,19 @@ struct Driver: AsyncParsableCommand {
     @Option(help: "Search: a step whose p99 exceeds this many milliseconds is not sustained.") var maxP99: Double = 1_000
     @Option(help: "Directory for results.json, the CSV and the SVG chart.") var output = "ycsb-results"
     @Option(help: ArgumentHelp("Milliseconds requests wait to fill a batch (linger.ms of the requests producer).",
-                               discussion: "Default: by --rate, 5 up to 4,000 requests/s, then 1 per 800/s up to 10,000/s (12), then 1 per 600/s, at most 20 (a search: by its first step)."))
+                               discussion: "Default: by --rate, 10 up to 8,000 requests/s, then 1 per 800/s up to 10,000/s (12), then 1 per 600/s, at most 20 (a search: by its first step)."))
     var linger: Int?
     @Option(help: "Serve Prometheus metrics on this port, at /metrics: requests, responses by status, latencies (off unless given).")
     var metricsPort: Int?
 
     /// Lingering makes fewer, larger batches of requests, which the local broker's fetch pays
-    /// for per batch, but every request waits for it. At low rates the broker has CPU to spare
-    /// for the batches of a short linger; as the rate grows, the linger grows with it, so that
-    /// the batches per second stay bounded where the broker's CPU matters most. Above 10,000/s
-    /// (one worker, its broker and the driver then fill two cores) it grows faster: the CPU a
-    /// batch costs the broker is taken from the engine (the figures are in local-broker.md).
-    static func linger(forRate rate: Int) -> Int { rate <= 10_000 ? max(5, rate / 800) : min(20, rate / 600) }
+    /// for per batch (and more for every batch it already holds), but every request waits for
+    /// it. Even at 1,000/s a linger under 10 ms costs more than it saves: twice the batches
+    /// leave the broker short of CPU within a 30 s run. Above 8,000/s the linger grows with
+    /// the rate, so that the batches per second stay bounded; above 10,000/s (one worker, its
+    /// broker and the driver then fill two cores) it grows faster, because the CPU a batch
+    /// costs the broker is taken from the engine (the figures are in local-broker.md).
+    static func linger(forRate rate: Int) -> Int { rate <= 10_000 ? max(10, rate / 800) : min(20, rate / 600) }
 
     func validate() throws {
         guard read + update + transfer == 100, read >= 0, update >= 0, transfer >= 0 else {
