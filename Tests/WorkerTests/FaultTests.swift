@@ -1,6 +1,7 @@
 import Bank
 import Foundation
 import Kafka
+import Synchronization
 import Testing
 import Worker
 
@@ -251,6 +252,44 @@ extension WorkerSuites {
         /// Runs `scripts/broker.sh` with `arguments` and waits for it. Not through `Process`:
         /// its wait lasts until every descendant has closed the descriptors it inherits, and
         /// the broker stays running in the background.
+        /// The broker loses the tail of a partition: a batch its fetches still count is gone from
+        /// its storage, as when the local broker is stopped mid-write (its watermark moved, the
+        /// batch was not stored). Reading the partition to its end, as a recovering partition
+        /// reads its checkpoint log, ends at the last batch the broker holds instead of waiting
+        /// for an end of partition that never comes.
+        @Test func aPartitionWhoseTailTheBrokerLostIsReadToWhatItHolds() async throws {
+            let port = "19492"
+            try? FileManager.default.removeItem(atPath: FileManager.default.currentDirectoryPath + "/.broker/\(port)")
+            try Self.brokerScript(["start", "--durable", "--port", port])
+            defer { try? Self.brokerScript(["stop", "--port", port]) }
+            let bootstrap = "127.0.0.1:\(port)", topic = "lost-tail-\(UUID().uuidString.prefix(8))"
+            try await KafkaAdmin(configuration: KafkaAdminConfiguration(bootstrapServers: bootstrap)).createTopic(topic, partitions: 1)
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap))
+            // Each sent on its own: one batch per record.
+            for index in 0..<3 { _ = try await producer.send(ProducerRecord(topic: topic, partition: 0, key: "k", value: "\(index)")) }
+            try await producer.shutdown()
+            // The broker keeps each batch as an object in SeaweedFS, whose filer listens on the port + 10003.
+            let filer = Int(port)! + 10_003
+            let lastBatch = "http://127.0.0.1:\(filer)/buckets/tansu/clusters/tansu_cluster/topics/\(topic)/partitions/0000000000/records/"
+                + "00000000000000000002.batch"
+            let curl = try Process.run(URL(fileURLWithPath: "/usr/bin/curl"), arguments: ["-sf", "-X", "DELETE", lastBatch])
+            curl.waitUntilExit()
+            try #require(curl.terminationStatus == 0, "the last batch is deleted from the broker's storage")
+
+            let offsets = Mutex<[Int64]?>(nil)
+            let reader = Task {
+                var read: [Int64] = []
+                try await KafkaConsumer.readToEnd([TopicPartitionOffset(topic, 0, offset: TopicPartitionOffset.beginning)],
+                                                  configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap)) {
+                    read += $0.map(\.offset)
+                }
+                offsets.withLock { $0 = read }
+            }
+            defer { reader.cancel() }
+            try await eventually("the read to end", seconds: 60) { offsets.withLock { $0 != nil } }
+            #expect(offsets.withLock { $0 } == [0, 1], "every record the broker holds, and the read ends")
+        }
+
         static func brokerScript(_ arguments: [String]) throws {
             let path = FileManager.default.currentDirectoryPath + "/scripts/broker.sh"
             let argv = ([path] + arguments).map { strdup($0) } + [nil]
