@@ -435,13 +435,13 @@ final class PartitionTask: Sendable {
         }
 
         /// Closes the open epoch when it has changes and no epoch is being written, or one is and
-        /// the interval has passed; stopping closes at once. Every `snapshotEveryEpochs` epochs,
-        /// a snapshot of the partition follows the epoch's record.
+        /// the interval has passed; an epoch that would only record deliveries waits
+        /// `deliveryRecordDelay` for other changes to join it. Stopping closes at once. Every
+        /// `snapshotEveryEpochs` epochs, a snapshot of the partition follows the epoch's record.
         mutating func maybeCloseEpoch(group: inout ThrowingDiscardingTaskGroup<any Error>) throws {
             guard core.hasChanges, epochs.notDurable < 2 else { return }
             let now = Self.monotonicMilliseconds()
-            guard stopSignals.isEmpty == false || epochs.notDurable == 0
-                || now - lastClose >= UInt64(configuration.checkpointIntervalMilliseconds) else { return }
+            guard stopSignals.isEmpty == false || now >= closeDue(immediately: epochs.notDurable == 0) else { return }
             handOverLocal()
             guard let closed = try core.closeEpoch() else { return }
             closedEpochs += 1
@@ -653,11 +653,24 @@ final class PartitionTask: Sendable {
             }
         }
 
+        /// An epoch that only records which earlier epochs' outputs were delivered closes this
+        /// long after the previous close, unless other changes join it first: under load that
+        /// record rides with the next epoch instead of taking a checkpoint write of its own.
+        static let deliveryRecordDelay: UInt64 = 100
+
+        /// When the open epoch (which has changes) may close, in monotonic milliseconds: at once
+        /// when `immediately` (no epoch is being written), else after the checkpoint interval,
+        /// or `deliveryRecordDelay` for an epoch that only records deliveries.
+        func closeDue(immediately: Bool) -> UInt64 {
+            guard core.hasChangesBesidesDeliveries else { return lastClose + Self.deliveryRecordDelay }
+            return immediately ? 0 : lastClose + UInt64(configuration.checkpointIntervalMilliseconds)
+        }
+
         /// Wakes the loop when the epoch interval passes or the next timer is due.
         mutating func scheduleWake() {
             let now = Self.monotonicMilliseconds()
             var wanted: UInt64?
-            if core.hasChanges, epochs.notDurable < 2 { wanted = lastClose + UInt64(configuration.checkpointIntervalMilliseconds) }
+            if core.hasChanges, epochs.notDurable < 2 { wanted = closeDue(immediately: false) }
             if let due = core.nextTimerDue() {
                 let delay = UInt64(max(0, due - Self.nowMilliseconds()))
                 wanted = min(wanted ?? .max, now + delay)

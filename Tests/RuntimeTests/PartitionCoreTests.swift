@@ -148,6 +148,11 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
         #expect(core.completedThrough == 2)
         #expect(core.unacknowledgedOutbox.isEmpty)
         #expect(core.hasChanges, "the completion is recorded in the next epoch")
+        #expect(!core.hasChangesBesidesDeliveries, "a completion alone can wait for other changes")
+        core.process(ingress("a1", "egress", offset: 3), now: 0)
+        #expect(core.hasChangesBesidesDeliveries)
+        let third = try #require(try core.closeEpoch()).record
+        #expect(third.completedThrough == 2, "the completion rides with the next epoch that has other changes")
     }
 
     @Test func restoringTheLogRebuildsThePartition() throws {
@@ -245,7 +250,7 @@ private func ingress(_ key: String, _ value: String, offset: Int64) -> Partition
             let first = try #require(try core.closeEpoch()).record
             log.append(first)
             core.delivered(epoch: first.epoch, count: 1)  // the egress record; the message to partition 1 is not acknowledged
-            #expect(core.hasChanges, "the delivery is recorded")
+            #expect(core.hasChanges && !core.hasChangesBesidesDeliveries, "the delivery is recorded, and nothing else")
             log.append(try #require(try core.closeEpoch()).record)
             let image = snapshot ? try core.image().record() : nil
 

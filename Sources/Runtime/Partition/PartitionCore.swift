@@ -409,8 +409,15 @@ public struct PartitionCore {
 
     /// True when the open epoch has something to checkpoint.
     public var hasChanges: Bool {
+        hasChangesBesidesDeliveries || open.completionsToRecord || !open.deliveriesToRecord.isEmpty
+    }
+
+    /// True when the open epoch has changed more than the record of which earlier epochs'
+    /// outputs were delivered. That record only spares recovery a look at the broker, so it
+    /// can wait for the next epoch with other changes.
+    public var hasChangesBesidesDeliveries: Bool {
         !open.dirty.isEmpty || !open.timersAdded.isEmpty || !open.timersRemoved.isEmpty || open.inputsChanged || !open.outbox.isEmpty
-            || open.completionsToRecord || !open.deliveriesToRecord.isEmpty || !open.localAcks.isEmpty || open.currentAck != nil
+            || !open.localAcks.isEmpty || open.currentAck != nil
             || !open.lockChanges.isEmpty || !open.dirtyCoordinators.isEmpty || !remote.dirty.isEmpty
     }
 
