@@ -15,7 +15,8 @@ extension KafkaConsumer {
     /// holds, whole (a fetch brings a batch whole), and the partition ends there. That is a
     /// broker which lost the tail of a partition (the local broker, stopped mid-write, can keep
     /// its fetches' high watermark past the batches it still holds) and whose fetches would
-    /// otherwise never report the end. A reader with no record yet keeps waiting.
+    /// otherwise never report the end. A reader with no record yet keeps waiting, and so does one
+    /// whose question the broker does not answer.
     ///
     /// Throws the first non-retriable consumer error, or `CancellationError` when the calling
     /// task is cancelled before the end.
@@ -35,8 +36,10 @@ extension KafkaConsumer {
                 switch await nextEvent(of: consumer, within: quietPeriod) {
                 case .ended: throw CancellationError()
                 case .quiet:
+                    // A broker that does not answer is waited for, as before the quiet period.
                     for partition in open {
-                        guard let at = last[partition], try await consumer.watermarks(partition).high - 1 <= at else { continue }
+                        guard let at = last[partition], let high = try? await consumer.watermarks(partition).high, high - 1 <= at
+                        else { continue }
                         logger.warning("no end reported where the broker holds nothing more: the partition ends here", metadata: [
                             "kafka.topic": "\(partition.topic)", "kafka.partition": "\(partition.partition)", "kafka.offset": "\(at)",
                         ])
