@@ -210,9 +210,7 @@ extension WorkerSuites {
         /// a run and started again. The worker reconnects by itself, without a restart; every
         /// request that reached the requests topic is answered once and the ledger holds.
         @Test func aBrokerOutageLosesNothing() async throws {
-            let port = "19492"
-            try? FileManager.default.removeItem(atPath: FileManager.default.currentDirectoryPath + "/.broker/\(port)")
-            try Self.brokerScript(["start", "--durable", "--port", port])
+            let port = try Self.startFreshDurableBroker()
             defer { try? Self.brokerScript(["stop", "--port", port]) }
             let ycsb = try await YCSBScenario.make("outage", bootstrap: "127.0.0.1:\(port)")
             let worker = try ycsb.worker("outage-worker")
@@ -249,18 +247,13 @@ extension WorkerSuites {
             print("broker outage: 10 s with 3,000 requests at 100/s; statuses \(results.statuses), \(checks.unanswered) unanswered, \(driver.log.components(separatedBy: "not confirmed by the broker").count - 1) sends not confirmed by the broker and \(resent) times requests the broker lost were sent again, \(checks.conflictingOutcomes) with two outcomes, \(checks.repeatedResponses) repeated response records; partitions recovered again after it: \(recoveredAgain); latency ms \(results.latencyMilliseconds ?? [:])")
         }
 
-        /// Runs `scripts/broker.sh` with `arguments` and waits for it. Not through `Process`:
-        /// its wait lasts until every descendant has closed the descriptors it inherits, and
-        /// the broker stays running in the background.
         /// The broker loses the tail of a partition: a batch its fetches still count is gone from
         /// its storage, as when the local broker is stopped mid-write (its watermark moved, the
         /// batch was not stored). Reading the partition to its end, as a recovering partition
         /// reads its checkpoint log, ends at the last batch the broker holds instead of waiting
         /// for an end of partition that never comes.
         @Test func aPartitionWhoseTailTheBrokerLostIsReadToWhatItHolds() async throws {
-            let port = "19492"
-            try? FileManager.default.removeItem(atPath: FileManager.default.currentDirectoryPath + "/.broker/\(port)")
-            try Self.brokerScript(["start", "--durable", "--port", port])
+            let port = try Self.startFreshDurableBroker()
             defer { try? Self.brokerScript(["stop", "--port", port]) }
             let bootstrap = "127.0.0.1:\(port)", topic = "lost-tail-\(UUID().uuidString.prefix(8))"
             try await KafkaAdmin(configuration: KafkaAdminConfiguration(bootstrapServers: bootstrap)).createTopic(topic, partitions: 1)
@@ -290,6 +283,18 @@ extension WorkerSuites {
             #expect(offsets.withLock { $0 } == [0, 1], "every record the broker holds, and the read ends")
         }
 
+        /// Starts the fault suite's durable broker with empty storage (SeaweedFS cannot start
+        /// again on data of an earlier run) and returns its port.
+        static func startFreshDurableBroker() throws -> String {
+            let port = "19492"
+            try? FileManager.default.removeItem(atPath: FileManager.default.currentDirectoryPath + "/.broker/\(port)")
+            try brokerScript(["start", "--durable", "--port", port])
+            return port
+        }
+
+        /// Runs `scripts/broker.sh` with `arguments` and waits for it. Not through `Process`:
+        /// its wait lasts until every descendant has closed the descriptors it inherits, and
+        /// the broker stays running in the background.
         static func brokerScript(_ arguments: [String]) throws {
             let path = FileManager.default.currentDirectoryPath + "/scripts/broker.sh"
             let argv = ([path] + arguments).map { strdup($0) } + [nil]
