@@ -44,8 +44,8 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// long. The polling thread polls continuously, so only `willRevokePartitions` counts
     /// against it. Default 30 s (librdkafka's is 5 minutes).
     public var maxPollIntervalMilliseconds = 30_000
-    /// `fetch.wait.max.ms`. The local broker does not wake a waiting fetch when data arrives, so
-    /// this bounds end-to-end latency there. Default 10 ms.
+    /// `fetch.wait.max.ms`. The local broker looks for new data during a fetch only after half
+    /// the remaining wait each time, so a record can wait half of this there. Default 10 ms.
     public var fetchWaitMaxMilliseconds = 10
     /// Records handed over per `.records` event at most. Default 1,000.
     public var maxBatchSize = 1_000
