@@ -36,7 +36,7 @@ extension KafkaConsumer {
                 switch await nextEvent(of: consumer, within: quietPeriod) {
                 case .ended: throw CancellationError()
                 case .quiet:
-                    // A broker that does not answer is waited for, as before the quiet period.
+                    // A partition whose high watermark the broker does not give stays open: the read waits on.
                     for partition in open {
                         guard let at = last[partition], let high = try? await consumer.watermarks(partition).high, high - 1 <= at
                         else { continue }
