@@ -14,7 +14,7 @@
 # Narrow a grid with SHARES, PROTOCOLS, KEYS, WORKERS, REFUSED and RATES (space-separated lists),
 # e.g. SHARES="0 50 100" KEYS=5000 ./scripts/ycsb-experiments.sh throughput
 # `cost` takes RATE (default 1000 req/s), RUN_SECONDS (30) and ROUNDS (3); `ladder` takes
-# RUN_SECONDS (30), ROUNDS (1) and DRIVER_ARGS (more driver options, e.g. "--linger 5"), and
+# RUN_SECONDS (30), ROUNDS (1) and DRIVER_ARGS (more driver options, e.g. "--tick 1 --linger 10"), and
 # before each rate's runs measures the broker path alone against ycsb-echo (ECHO=0 skips it).
 # PARTITIONS sets the key partitions of every run (default 8; 1 for `ladder`, one worker's
 # best: no epoch depends on another partition, and the local broker holds fewer batches);

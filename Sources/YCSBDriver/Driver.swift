@@ -39,20 +39,21 @@ struct Driver: AsyncParsableCommand {
     @Option(help: "Search: seconds per step.") var stepSeconds = 10
     @Option(help: "Search: a step whose p99 exceeds this many milliseconds is not sustained.") var maxP99: Double = 1_000
     @Option(help: "Directory for results.json, the CSV and the SVG chart.") var output = "ycsb-results"
-    @Option(help: ArgumentHelp("Milliseconds requests wait to fill a batch (linger.ms of the requests producer).",
-                               discussion: "Default: by --rate, 10 up to 8,000 requests/s, then 1 per 800/s up to 10,000/s (12), then 1 per 600/s, at most 20 (a search: by its first step)."))
-    var linger: Int?
+    @Option(help: ArgumentHelp("Milliseconds between the ticks of the schedule: the requests due within a tick are produced together at its start.",
+                               discussion: "Default: by --rate (by each step's rate in a search), 10 up to 8,000 requests/s, then 1 per 800/s up to 10,000/s (12), then 1 per 600/s, at most 20. 1 spaces requests evenly."))
+    var tick: Int?
+    @Option(help: "Milliseconds requests wait in the producer to fill a batch (linger.ms of the requests producer).") var linger = 1
     @Option(help: "Serve Prometheus metrics on this port, at /metrics: requests, responses by status, latencies (off unless given).")
     var metricsPort: Int?
 
-    /// Lingering makes fewer, larger batches of requests, which the local broker's fetch pays
-    /// for per batch (and more for every batch it already holds), but every request waits for
-    /// it. Even at 1,000/s a linger under 10 ms costs more than it saves: twice the batches
-    /// leave the broker short of CPU within a 30 s run. Above 8,000/s the linger grows with
-    /// the rate, so that the batches per second stay bounded; above 10,000/s (one worker, its
-    /// broker and the driver then fill two cores) it grows faster, because the CPU a batch
-    /// costs the broker is taken from the engine (the figures are in local-broker.md).
-    static func linger(forRate rate: Int) -> Int { rate <= 10_000 ? max(10, rate / 800) : min(20, rate / 600) }
+    /// A tick's requests make one batch: the local broker's fetch pays per batch (and more for
+    /// every batch it already holds), so the tick bounds the batches per second. Even at
+    /// 1,000/s a tick under 10 ms costs more than it saves: twice the batches leave the broker
+    /// short of CPU within a 30 s run. Above 8,000/s the tick grows with the rate; above
+    /// 10,000/s (one worker, its broker and the driver then fill two cores) it grows faster,
+    /// because the CPU a batch costs the broker is taken from the engine (the figures are in
+    /// local-broker.md). The peer engine's own client sends in ticks of about 10 ms too.
+    static func tick(forRate rate: Int) -> Int { rate <= 10_000 ? max(10, rate / 800) : min(20, rate / 600) }
 
     func validate() throws {
         guard read + update + transfer == 100, read >= 0, update >= 0, transfer >= 0 else {
@@ -62,7 +63,8 @@ struct Driver: AsyncParsableCommand {
         guard ["2pc", "saga"].contains(`protocol`) else { throw ValidationError("--protocol is 2pc or saga") }
         guard (0...100).contains(refused) else { throw ValidationError("--refused is a percentage") }
         guard records >= 2, rate > 0, seconds > 0 else { throw ValidationError("--records >= 2, --rate and --seconds > 0") }
-        if let linger, linger < 0 { throw ValidationError("--linger must be at least 0, got \(linger)") }
+        guard linger >= 0 else { throw ValidationError("--linger must be at least 0, got \(linger)") }
+        if let tick, tick < 1 { throw ValidationError("--tick must be at least 1, got \(tick)") }
         if let metricsPort, !(0...65_535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be a port number, got \(metricsPort)")
         }
@@ -78,7 +80,7 @@ struct Driver: AsyncParsableCommand {
         }
         defer { metrics?.cancel() }
         let tracker = try await ResponseTracker.start(kafka, topic: responsesTopic)
-        let producer = try KafkaProducer(configuration: kafka.producer(lingerMilliseconds: linger ?? Self.linger(forRate: rate)))
+        let producer = try KafkaProducer(configuration: kafka.producer(lingerMilliseconds: linger))
         let client = Client(producer: producer, tracker: tracker, topic: requestsTopic, kafka: kafka)
         let keys = (0..<records).map { "user\($0)" }
 
@@ -93,7 +95,7 @@ struct Driver: AsyncParsableCommand {
         var summary: Summary
         if search {
             let search = StepSearch(client: client, tracker: tracker, workload: workload, runID: runID, startRate: rate,
-                                    increment: searchStep, stepSeconds: stepSeconds, maxP99Milliseconds: maxP99)
+                                    increment: searchStep, stepSeconds: stepSeconds, maxP99Milliseconds: maxP99, tick: tick)
             let (steps, ids) = try await search.run()
             requestIDs = ids
             missing = try await client.waitForAnswers(requestIDs, quietSeconds: 60)
@@ -103,7 +105,7 @@ struct Driver: AsyncParsableCommand {
             tracker.withState { $0.resetMeasurements() }
             progress("run: \(rate) requests/s for \(seconds) s, \(description)")
             let progress = try await RunPhase(client: client, tracker: tracker, workload: workload, runID: runID, rate: rate,
-                                              seconds: seconds).run()
+                                              seconds: seconds, tickMilliseconds: tick ?? Self.tick(forRate: rate)).run()
             requestIDs = progress.requestIDs
             missing = try await client.waitForAnswers(requestIDs, quietSeconds: 60)
             summary = Summary(configuration: self, progress: progress, latency: tracker.withState(\.total))

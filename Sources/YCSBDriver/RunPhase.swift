@@ -15,9 +15,10 @@ struct ProgressRow: Codable {
 }
 
 /// Offers requests at a fixed rate, timed from the schedule (a stall does not lower the
-/// rate), and prints a progress line every second. The requests due within one millisecond
-/// go out together at its start, after one wake-up, so that the driver does not take a core
-/// from the engine it measures by waking for every request.
+/// rate), and prints a progress line every second. The schedule runs in ticks of
+/// `tickMilliseconds`: the requests due within a tick are produced together at its start,
+/// after one wake-up, so that they make one batch without waiting in the producer, and the
+/// driver does not take a core from the engine it measures by waking for every request.
 struct RunPhase {
     let client: Client
     let tracker: ResponseTracker
@@ -25,6 +26,7 @@ struct RunPhase {
     let runID: String
     let rate: Int
     let seconds: Int
+    let tickMilliseconds: Int
 
     struct Result {
         var requestIDs: [String]
@@ -44,7 +46,8 @@ struct RunPhase {
         var nextReport = start + .seconds(1)
         var sentInWindow = 0
         for index in 0..<total {
-            let due = start + .milliseconds(Int64(index) * 1_000 / Int64(rate))
+            let tick = Int64(index) * 1_000 / Int64(rate) / Int64(tickMilliseconds)
+            let due = start + .milliseconds(tick * Int64(tickMilliseconds))
             if due > ContinuousClock.now { try await Task.sleep(until: due) }
             if ContinuousClock.now >= nextReport {
                 await client.confirm()
