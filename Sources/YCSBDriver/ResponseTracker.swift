@@ -9,7 +9,7 @@ import YCSB
 /// two latencies (microseconds, in HDR histograms). Client-side latency runs from handing the
 /// request to the producer to consuming its response; server-side latency is the response
 /// record's timestamp minus the request record's (both set by their producers), so it leaves
-/// out the driver's own lingering, fetching and decoding.
+/// out the driver's fetching and decoding of the response.
 final class ResponseTracker: Sendable {
     struct State {
         /// When each unanswered request was produced: a monotonic instant, and the record's
