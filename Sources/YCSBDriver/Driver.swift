@@ -105,7 +105,7 @@ struct Driver: AsyncParsableCommand {
             tracker.withState { $0.resetMeasurements() }
             progress("run: \(rate) requests/s for \(seconds) s, \(description)")
             let progress = try await RunPhase(client: client, tracker: tracker, workload: workload, runID: runID, rate: rate,
-                                              seconds: seconds, tickMilliseconds: tick ?? Self.tick(forRate: rate)).run()
+                                              seconds: seconds, tick: tick).run()
             requestIDs = progress.requestIDs
             missing = try await client.waitForAnswers(requestIDs, quietSeconds: 60)
             summary = Summary(configuration: self, progress: progress, latency: tracker.withState(\.total))

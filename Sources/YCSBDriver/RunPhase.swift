@@ -15,8 +15,8 @@ struct ProgressRow: Codable {
 }
 
 /// Offers requests at a fixed rate, timed from the schedule (a stall does not lower the
-/// rate), and prints a progress line every second. The schedule runs in ticks of
-/// `tickMilliseconds`: the requests due within a tick are produced together at its start,
+/// rate), and prints a progress line every second. The schedule runs in ticks (`tick`
+/// milliseconds): the requests due within a tick are produced together at its start,
 /// after one wake-up, so that they make one batch without waiting in the producer, and the
 /// driver does not take a core from the engine it measures by waking for every request.
 struct RunPhase {
@@ -26,7 +26,8 @@ struct RunPhase {
     let runID: String
     let rate: Int
     let seconds: Int
-    let tickMilliseconds: Int
+    /// `--tick`; nil: by the rate (`Driver.tick(forRate:)`).
+    let tick: Int?
 
     struct Result {
         var requestIDs: [String]
@@ -45,9 +46,10 @@ struct RunPhase {
         let start = ContinuousClock.now
         var nextReport = start + .seconds(1)
         var sentInWindow = 0
+        let tickMilliseconds = Int64(tick ?? Driver.tick(forRate: rate))
         for index in 0..<total {
-            let tick = Int64(index) * 1_000 / Int64(rate) / Int64(tickMilliseconds)
-            let due = start + .milliseconds(tick * Int64(tickMilliseconds))
+            let tickIndex = Int64(index) * 1_000 / Int64(rate) / tickMilliseconds
+            let due = start + .milliseconds(tickIndex * tickMilliseconds)
             if due > ContinuousClock.now { try await Task.sleep(until: due) }
             if ContinuousClock.now >= nextReport {
                 await client.confirm()

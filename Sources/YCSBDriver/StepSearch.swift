@@ -24,7 +24,7 @@ struct StepSearch {
     let increment: Int
     let stepSeconds: Int
     let maxP99Milliseconds: Double
-    /// The schedule's tick; nil: by each step's rate.
+    /// `--tick`; nil: by each step's rate.
     let tick: Int?
 
     /// The steps, and every request sent (for the end-of-run checks).
@@ -38,7 +38,7 @@ struct StepSearch {
             tracker.withState { $0.resetMeasurements() }
             let started = ContinuousClock.now
             let phase = try await RunPhase(client: client, tracker: tracker, workload: workload, runID: "\(runID)-s\(steps.count)",
-                                           rate: rate, seconds: stepSeconds, tickMilliseconds: tick ?? Driver.tick(forRate: rate)).run()
+                                           rate: rate, seconds: stepSeconds, tick: tick).run()
             ids += phase.requestIDs
             // Answers within a second of the step's end count towards it.
             try await Task.sleep(for: .seconds(1))
