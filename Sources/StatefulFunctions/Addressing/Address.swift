@@ -29,4 +29,8 @@ public struct Address: Hashable, Sendable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) {
         hasher.combine(hash)
     }
+
+    /// What dictionaries and sets ask for: the stored hash (already a SipHash of type and id,
+    /// with this process's random key) with the table's seed, without hashing it again.
+    public func _rawHashValue(seed: Int) -> Int { hash ^ seed }
 }

@@ -42,6 +42,10 @@ public struct TypeName: Hashable, Sendable, Comparable, CustomStringConvertible,
         hasher.combine(storage.hash)
     }
 
+    /// What dictionaries and sets ask for: the stored hash (already a SipHash of both parts,
+    /// with this process's random key) with the table's seed, without hashing it again.
+    public func _rawHashValue(seed: Int) -> Int { storage.hash ^ seed }
+
     /// Parses `namespace/name`; both parts must be non-empty and the name has no further `/`.
     public init(parsing text: some StringProtocol) throws(StatefulFunctionError) {
         guard let slash = text.lastIndex(of: "/"), slash != text.startIndex, text.index(after: slash) != text.endIndex else {
