@@ -81,17 +81,20 @@ public enum YCSB {
         var op: String
         var amount: Int
 
-        var message: Message { Message(text: "\(op) \(amount)") }
+        var message: Message { Message(bytes: Array(op.utf8) + [UInt8(ascii: " ")] + Array(String(amount).utf8)) }
 
         init(op: String, amount: Int) {
             self.op = op
             self.amount = amount
         }
 
+        /// Read from the bytes as they are: every transfer reads two, so no `String` of the whole.
         init(_ message: Message) throws {
-            let parts = message.text.split(separator: " ")
-            guard parts.count == 2, let amount = Int(parts[1]) else { throw Refusal.malformed("bad account change \(message.text)") }
-            self.init(op: String(parts[0]), amount: amount)
+            let bytes = message.payload
+            guard let space = bytes.firstIndex(of: UInt8(ascii: " ")), space > 0,
+                  let amount = Int(String(decoding: bytes[(space + 1)...], as: UTF8.self))
+            else { throw Refusal.malformed("bad account change \(message.text)") }
+            self.init(op: String(decoding: bytes[..<space], as: UTF8.self), amount: amount)
         }
     }
 

@@ -107,10 +107,17 @@ extension PartitionCore {
     /// Changes the lock entry of `address` (dropping it once free) and records the change for
     /// the checkpoint: an epoch stores the changes of a lock, not the whole queue again.
     mutating func changeLock(at address: Address, _ change: LockChange) {
-        if locks[address] == nil, open.lockChanges[address] == nil { open.newLocks.insert(address) }
-        locks[address, default: LockEntry()].apply(change)
+        // Through the entry's index: every lock and release changes one, so hash once.
+        if let index = locks.index(forKey: address) {
+            locks.values[index].apply(change)
+            if locks.values[index].isFree { locks.remove(at: index) }
+        } else {
+            var entry = LockEntry()
+            entry.apply(change)
+            if open.lockChanges[address] == nil { open.newLocks.insert(address) }
+            if !entry.isFree { locks[address] = entry }
+        }
         open.lockChanges[address, default: []].append(change)
-        if locks[address]!.isFree { locks[address] = nil }
     }
 
     // MARK: Sagas
