@@ -55,7 +55,7 @@ final class Mailbox<Event: Sendable>: Sendable {
 
     var isClosed: Bool { state.withLock { $0.closed } }
 
-    /// What is left, without waiting (for a reader that is finishing).
+    /// What is waiting, without waiting for more (possibly nothing).
     func drain() -> [Event] { takeAll() }
 
     private func takeAll() -> [Event] {

@@ -13,12 +13,14 @@ extension PartitionTask.Loop {
         scheduleWake()
         startRemoteCalls(group: &group)
         while true {
-            let events = await task.mailbox.next()
+            // With records left from the last turn, take what else arrived without waiting.
+            let events = unread.isEmpty ? await task.mailbox.next() : task.mailbox.drain()
             if events.isEmpty && task.mailbox.isClosed { return }
             let now = Self.nowMilliseconds()
             for event in events { try handle(event, now: now, group: &group) }
             if stopSignals.isEmpty, let due = core.nextTimerDue(), due <= now { core.fireTimers(now: now) }
             if stopSignals.isEmpty { admitWaiting(now: now) }
+            admitUnread(now: now)
             handOverLocal()
             refetchSkipped(group: &group)
             sendSignals(group: &group)
@@ -42,7 +44,7 @@ extension PartitionTask.Loop {
                 if task.backlog.processed(records.count) { deps.resumeInputs(task.partition) }
                 return
             }
-            for record in records { admit(record, now: now) }
+            unread.append(records)
         case .local(let envelopes, let from):
             guard stopSignals.isEmpty else { return }
             try noteDependency(on: from)
@@ -77,6 +79,17 @@ extension PartitionTask.Loop {
             stopSignals.append(signal)
             if stopRequested == nil { stopRequested = .now }
         }
+    }
+
+    /// Admits at most `recordsPerTurn` of the records read and not yet taken, in order; the
+    /// rest wait for the next turn. Stopping, they are dropped (the next owner reads them).
+    mutating func admitUnread(now: Int64) {
+        guard stopSignals.isEmpty else {
+            let dropped = unread.removeAll()
+            if dropped > 0, task.backlog.processed(dropped) { deps.resumeInputs(task.partition) }
+            return
+        }
+        for record in unread.take(Self.recordsPerTurn) { admit(record, now: now) }
     }
 
     /// Processes `record` now, or keeps it waiting while the partition has its maximum of

@@ -215,6 +215,8 @@ final class PartitionTask: Sendable {
         var stopRequested: ContinuousClock.Instant?
         var stopReported = false
         var outstandingReleases = 0
+        /// Records handed to the task and not yet taken (see `admitUnread`).
+        var unread = BatchQueue<FetchedRecord>()
         /// Ingress records waiting for admission (from `nextWaiting` on), in the order read.
         var waiting: [FetchedRecord] = []
         var nextWaiting = 0
@@ -236,6 +238,12 @@ final class PartitionTask: Sendable {
             metrics = PartitionMetrics(application: task.dependencies.configuration.applicationID, partition: task.partition,
                                        factory: task.dependencies.metricsFactory)
         }
+
+        /// Records taken per turn of the loop. Between turns the loop closes the epoch when
+        /// due and releases those that became stable, so under load epochs are written while
+        /// the rest of a fetch is processed. Large enough that a turn's own work (hand-overs,
+        /// the checks for timers and closes) stays small beside the records'.
+        static let recordsPerTurn = 64
 
         static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
         static func monotonicMilliseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
