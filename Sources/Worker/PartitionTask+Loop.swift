@@ -3,8 +3,9 @@ import Logging
 import Runtime
 import StatefulFunctions
 
-/// The loop itself: takes the mailbox's events, processes records in order, and after each
-/// batch of events hands messages over, starts remote calls and closes the epoch when due.
+/// The loop itself: takes the mailbox's events, processes records in order (at most
+/// `recordsPerTurn` per turn), and after each turn hands messages over, starts remote calls
+/// and closes the epoch when due.
 extension PartitionTask.Loop {
     mutating func run(group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
         defer { wake?.sleeper.cancel() }
