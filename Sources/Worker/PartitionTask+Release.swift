@@ -63,6 +63,26 @@ extension PartitionTask.Loop {
     /// those in `unposted`.
     mutating func release(_ items: [OutboxItem], epoch: Int64, handedOver: Bool,
                           group: inout ThrowingDiscardingTaskGroup<any Error>) {
+        var (local, remote) = outputs(of: items, handedOver: handedOver)
+        let from = EpochRef(partition: task.partition, incarnation: incarnation, epoch: epoch)
+        for (target, envelopes) in local {
+            if deps.router.localTask(target)?.mailbox.post(.local(envelopes, from: from)) != true {
+                // The receiver stopped meanwhile: go through Kafka after all.
+                remote += envelopes.map { internalRecord($0, to: target) }
+            }
+        }
+        guard !remote.isEmpty else { return }
+        for record in remote { metrics.output(to: record.topic) }
+        let crash = configuration.crashAfter.flatMap { point in
+            items.contains { point.matches($0, logTopic: configuration.transactionLogTopic) } ? point : nil
+        }
+        produce(remote, of: epoch, crashAfter: crash, group: &group)
+    }
+
+    /// The outbox items to send: envelopes for partitions of this worker by partition, and the
+    /// records for Kafka (envelopes for other workers, egress records, dead letters).
+    private mutating func outputs(of items: [OutboxItem], handedOver: Bool)
+        -> (local: [Int32: [Envelope]], remote: [ProducerRecord]) {
         var local: [Int32: [Envelope]] = [:]
         var remote: [ProducerRecord] = []
         for item in items {
@@ -72,8 +92,7 @@ extension PartitionTask.Loop {
                 if deps.router.localTask(target) != nil {
                     local[target, default: []].append(envelope)
                 } else {
-                    remote.append(ProducerRecord(topic: configuration.internalTopic, partition: target,
-                                                 key: Array(envelope.target.id.utf8), value: envelope.encoded()))
+                    remote.append(internalRecord(envelope, to: target))
                 }
             case .egress(let record, let id):
                 remote.append(ProducerRecord(
@@ -93,30 +112,30 @@ extension PartitionTask.Loop {
                               KafkaHeader(key: WorkerHeaders.id, value: id.description)]))
             }
         }
-        let from = EpochRef(partition: task.partition, incarnation: incarnation, epoch: epoch)
-        for (target, envelopes) in local {
-            if deps.router.localTask(target)?.mailbox.post(.local(envelopes, from: from)) != true {
-                // The receiver stopped meanwhile: go through Kafka after all.
-                remote += envelopes.map {
-                    ProducerRecord(topic: configuration.internalTopic, partition: target, key: Array($0.target.id.utf8), value: $0.encoded())
-                }
-            }
-        }
-        guard !remote.isEmpty else { return }
-        for record in remote { metrics.output(to: record.topic) }
-        let crash = configuration.crashAfter.flatMap { point in
-            items.contains { point.matches($0, logTopic: configuration.transactionLogTopic) } ? point : nil
-        }
+        return (local, remote)
+    }
+
+    /// `envelope` as a record of the internal topic, for partition `target`.
+    private func internalRecord(_ envelope: Envelope, to target: Int32) -> ProducerRecord {
+        ProducerRecord(topic: configuration.internalTopic, partition: target, key: Array(envelope.target.id.utf8),
+                       value: envelope.encoded())
+    }
+
+    /// Hands `remote` to the producer after the previous release, and reports their delivery
+    /// as `epoch`'s; a failed one is produced again with a growing pause until it is delivered
+    /// or the task stops. `crash` kills the worker once they are delivered (fault injection).
+    private mutating func produce(_ remote: [ProducerRecord], of epoch: Int64, crashAfter crash: CrashPoint?,
+                                  group: inout ThrowingDiscardingTaskGroup<any Error>) {
         outstandingReleases += 1
         let producer = deps.producer, mailbox = task.mailbox, logger = deps.logger, previous = lastRelease
         let internalTopic = configuration.internalTopic
         // Handed to the producer in epoch order, so that a channel's messages stay in order.
-        let produced = Task { [remote] in
+        let produced = Task {
             _ = await previous?.result
             return try await producer.produce(remote)
         }
         lastRelease = produced
-        group.addTask { [remote] in
+        group.addTask {
             var delivery = produced
             var attempt = 0
             while true {

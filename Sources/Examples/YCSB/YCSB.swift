@@ -143,45 +143,7 @@ public enum YCSB {
         }
 
         app.bind(account, states: [balance, fields]) { context, message in
-            let key = context.address.id
-            if context.caller != nil {
-                // A step of a transfer: the new balance is the result.
-                let change = try Change(message)
-                guard let current = try context.get(balance) else { throw Refusal.unknownAccount(key) }
-                let updated: Int
-                switch change.op {
-                case "withdraw":
-                    guard current >= change.amount else { throw Refusal.insufficientFunds(key) }
-                    updated = current - change.amount
-                case "deposit":
-                    updated = try checked(current.addingReportingOverflow(change.amount))
-                case "reverse-deposit":
-                    // A compensation must succeed. The staged transfer never runs this one (its deposit
-                    // is the last stage); a one-stage saga's could leave the balance below zero.
-                    updated = try checked(current.subtractingReportingOverflow(change.amount))
-                default:
-                    throw Refusal.malformed("unknown account change \(change.op)")
-                }
-                try context.set(balance, updated)
-                // The same bytes as JSON for an integer.
-                return try context.reply(Message(text: "\(updated)"))
-            }
-            let request = try message.decode(Request.self)
-            var response = Response(request_id: request.request_id, op: request.op, status: 200)
-            switch request.op {
-            case "insert":
-                try context.set(balance, request.balance ?? defaultBalance)
-                try context.set(fields, request.fields ?? [:])
-            case "read":
-                guard let current = try context.get(balance) else { throw Refusal.unknownAccount(key) }
-                response.record = Record(balance: current, fields: try context.get(fields) ?? [:])
-            case "update":
-                guard try context.get(balance) != nil else { throw Refusal.unknownAccount(key) }
-                try context.set(fields, (try context.get(fields) ?? [:]).merging(request.fields ?? [:]) { $1 })
-            default:
-                throw Refusal.malformed("unknown op \(request.op)")
-            }
-            try respond(context, response)
+            try runAccount(context, message, respond: respond)
         }
         // A refused plain request still gets its answer.
         app.handle(Refusal.self) { context, refusal, message in
@@ -198,23 +160,6 @@ public enum YCSB {
                                           reason: validationError(request) ?? "transactions are disabled"))
         }
 
-        func plan(saga: Bool) -> PlanBody {
-            { _, message in
-                let request = try message.decode(Request.self)
-                let (from, to, amount) = (request.from!, request.to!, request.amount!)
-                let withdraw = Change(op: "withdraw", amount: amount).message
-                let deposit = Change(op: "deposit", amount: amount).message
-                guard saga else {
-                    return TransactionPlan([TransactionInvocation(Address(account, from), withdraw),
-                                            TransactionInvocation(Address(account, to), deposit)])
-                }
-                // Withdraw first, deposit second: a deposit is never taken back, so no balance goes below zero.
-                return TransactionPlan(stages: [
-                    [TransactionInvocation(Address(account, from), withdraw, compensation: deposit)],
-                    [TransactionInvocation(Address(account, to), deposit, compensation: Change(op: "reverse-deposit", amount: amount).message)],
-                ])
-            }
-        }
         let outcome: OutcomeBody = { context, outcome in
             // A transfer's coordinator is addressed by its request id (see `route`): nothing to decode.
             var response = Response(request_id: context.address.id, op: "transfer", status: 200)
@@ -247,6 +192,69 @@ public enum YCSB {
         }))
         app.egress(topic: responsesTopic)
         return app
+    }
+
+    /// An account: `insert`, `read` and `update` from a request, or a step of a transfer from its
+    /// coordinator (then the new balance is the result).
+    static func runAccount(_ context: Context, _ message: Message, respond: (Context, Response) throws -> Void) throws {
+        let key = context.address.id
+        if context.caller != nil {
+            // A step of a transfer: the new balance is the result.
+            let change = try Change(message)
+            guard let current = try context.get(balance) else { throw Refusal.unknownAccount(key) }
+            let updated: Int
+            switch change.op {
+            case "withdraw":
+                guard current >= change.amount else { throw Refusal.insufficientFunds(key) }
+                updated = current - change.amount
+            case "deposit":
+                updated = try checked(current.addingReportingOverflow(change.amount))
+            case "reverse-deposit":
+                // A compensation must succeed. The staged transfer never runs this one (its deposit
+                // is the last stage); a one-stage saga's could leave the balance below zero.
+                updated = try checked(current.subtractingReportingOverflow(change.amount))
+            default:
+                throw Refusal.malformed("unknown account change \(change.op)")
+            }
+            try context.set(balance, updated)
+            // The same bytes as JSON for an integer.
+            return try context.reply(Message(text: "\(updated)"))
+        }
+        let request = try message.decode(Request.self)
+        var response = Response(request_id: request.request_id, op: request.op, status: 200)
+        switch request.op {
+        case "insert":
+            try context.set(balance, request.balance ?? defaultBalance)
+            try context.set(fields, request.fields ?? [:])
+        case "read":
+            guard let current = try context.get(balance) else { throw Refusal.unknownAccount(key) }
+            response.record = Record(balance: current, fields: try context.get(fields) ?? [:])
+        case "update":
+            guard try context.get(balance) != nil else { throw Refusal.unknownAccount(key) }
+            try context.set(fields, (try context.get(fields) ?? [:]).merging(request.fields ?? [:]) { $1 })
+        default:
+            throw Refusal.malformed("unknown op \(request.op)")
+        }
+        try respond(context, response)
+    }
+
+    /// A transfer's plan: withdraw from `from`, deposit to `to`; as a saga, in two stages.
+    static func plan(saga: Bool) -> PlanBody {
+        { _, message in
+            let request = try message.decode(Request.self)
+            let (from, to, amount) = (request.from!, request.to!, request.amount!)
+            let withdraw = Change(op: "withdraw", amount: amount).message
+            let deposit = Change(op: "deposit", amount: amount).message
+            guard saga else {
+                return TransactionPlan([TransactionInvocation(Address(account, from), withdraw),
+                                        TransactionInvocation(Address(account, to), deposit)])
+            }
+            // Withdraw first, deposit second: a deposit is never taken back, so no balance goes below zero.
+            return TransactionPlan(stages: [
+                [TransactionInvocation(Address(account, from), withdraw, compensation: deposit)],
+                [TransactionInvocation(Address(account, to), deposit, compensation: Change(op: "reverse-deposit", amount: amount).message)],
+            ])
+        }
     }
 
     /// The result of a balance change, unless it overflows: a function must not trap, since
