@@ -41,10 +41,7 @@ extension PartitionTask.Loop {
     mutating func handle(_ event: PartitionTask.Event, now: Int64, group: inout ThrowingDiscardingTaskGroup<any Error>) throws {
         switch event {
         case .records(let records):
-            guard stopSignals.isEmpty else {
-                if task.backlog.processed(records.count) { deps.resumeInputs(task.partition) }
-                return
-            }
+            // Taken in turns by `admitUnread`, which drops them when stopping.
             unread.append(records)
         case .local(let envelopes, let from):
             guard stopSignals.isEmpty else { return }
@@ -185,8 +182,7 @@ extension PartitionTask.Loop {
     mutating func sendSignals(group: inout ThrowingDiscardingTaskGroup<any Error>) {
         var remote: [ProducerRecord] = []
         for (envelope, target) in core.takeSignals() where deps.router.localTask(target)?.mailbox.post(.signals([envelope])) != true {
-            remote.append(ProducerRecord(topic: configuration.internalTopic, partition: target, key: Array(envelope.target.id.utf8),
-                                         value: envelope.encoded()))
+            remote.append(internalRecord(envelope, to: target))
         }
         guard !remote.isEmpty else { return }
         let producer = deps.producer

@@ -116,7 +116,7 @@ extension PartitionTask.Loop {
     }
 
     /// `envelope` as a record of the internal topic, for partition `target`.
-    private func internalRecord(_ envelope: Envelope, to target: Int32) -> ProducerRecord {
+    func internalRecord(_ envelope: Envelope, to target: Int32) -> ProducerRecord {
         ProducerRecord(topic: configuration.internalTopic, partition: target, key: Array(envelope.target.id.utf8),
                        value: envelope.encoded())
     }
