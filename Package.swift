@@ -43,7 +43,12 @@ let package = Package(
         // SDK: addresses, messages, state, context, applications. No Kafka here.
         .target(name: "StatefulFunctions"),
         // Engine logic without I/O: partitions, epochs, checkpoint records, timers, routing.
-        .target(name: "Runtime", dependencies: ["StatefulFunctions"]),
+        // Every program that links it allocates through jemalloc on Linux (see docs/design.md).
+        .target(
+            name: "Runtime",
+            dependencies: ["StatefulFunctions"],
+            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
+        ),
         // Runs an application in-process, without Kafka, for tests of functions.
         .target(name: "StatefulFunctionsTesting", dependencies: ["StatefulFunctions", "Runtime"]),
         // The engine on Kafka: consumer group, partition tasks, checkpoint log, recovery.

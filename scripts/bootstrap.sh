@@ -14,7 +14,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
 apt_packages=(pkg-config build-essential python3 python3-pip zlib1g-dev libssl-dev libzstd-dev liblz4-dev
-              libsasl2-dev libcurl4-openssl-dev dpkg-dev curl kcat procps)
+              libsasl2-dev libcurl4-openssl-dev libjemalloc-dev dpkg-dev curl kcat procps)
 
 install_apt_packages() {
     local missing=()
