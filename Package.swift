@@ -40,15 +40,11 @@ let package = Package(
             name: "Kafka",
             dependencies: ["CRDKafka", .product(name: "Logging", package: "swift-log")]
         ),
-        // SDK: addresses, messages, state, context, applications. No Kafka here.
-        .target(name: "StatefulFunctions"),
+        // SDK: addresses, messages, state, context, applications. No Kafka here. Every program
+        // built on it allocates through jemalloc on Linux (see docs/design.md).
+        .target(name: "StatefulFunctions", linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]),
         // Engine logic without I/O: partitions, epochs, checkpoint records, timers, routing.
-        // Every program that links it allocates through jemalloc on Linux (see docs/design.md).
-        .target(
-            name: "Runtime",
-            dependencies: ["StatefulFunctions"],
-            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
-        ),
+        .target(name: "Runtime", dependencies: ["StatefulFunctions"]),
         // Runs an application in-process, without Kafka, for tests of functions.
         .target(name: "StatefulFunctionsTesting", dependencies: ["StatefulFunctions", "Runtime"]),
         // The engine on Kafka: consumer group, partition tasks, checkpoint log, recovery.
