@@ -36,15 +36,17 @@ extension PartitionCore {
         var effects: [Effect] = []
         var results: [Message?] = []
         var refusal: TransactionFailure?
-        for message in request.messages {
+        for (position, message) in request.messages.enumerated() {
             let outcome = application.invoke(address, binding: binding, caller: request.coordinator, message: message,
                                              state: state, now: now, transactional: true, in: context)
             if case .failed(let reason) = outcome {
                 refusal = Self.failure(of: reason)
                 break
             }
+            let isLast = position == request.messages.count - 1
             for write in context.writes {
-                state[write.name] = write.cell
+                // The next message sees this one's writes; after the last, only `writes` is kept.
+                if !isLast { state[write.name] = write.cell }
                 if let index = writes.firstIndex(where: { $0.name == write.name }) { writes[index] = write } else { writes.append(write) }
             }
             effects += context.effects
